@@ -1,0 +1,61 @@
+// Shared pieces of the gantry addon: the tensor handle and error translation.
+// The addon knows nothing of GANs: it holds libtorch tensors and calls ATen operators.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace gantry {
+
+// A JS-owned reference to one at::Tensor. JS frees it with dispose(); the GC finalizer is a
+// safety net for handles that were never disposed.
+struct Handle {
+  static constexpr uint64_t kMagic = 0x67616e7472793031ULL;  // "gantry01"
+  uint64_t magic = kMagic;
+  at::Tensor tensor;
+  int64_t accountedBytes = 0;  // reported to V8 as external memory
+};
+
+// Wraps a defined tensor in a new JS handle.
+Napi::Value wrap(Napi::Env env, at::Tensor tensor);
+// The tensor behind a JS handle; throws a JS-visible error naming `what` if it is not one.
+const at::Tensor& unwrap(const Napi::Value& value, const char* what);
+bool isHandle(const Napi::Value& value);
+
+// Thrown for bad arguments from JS; carries no libtorch backtrace.
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Runs `body`, turning libtorch and argument errors into JS exceptions. libtorch's message is kept
+// without its C++ backtrace; `kind` tells the TypeScript side which error class to raise.
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& body) {
+  const char* kind = "torch";
+  std::string message;
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::IndexError& e) {
+    kind = "index";
+    message = e.what_without_backtrace();
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+  } catch (const ArgError& e) {
+    kind = "argument";
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("gantryKind", Napi::String::New(env, kind));
+  throw error;
+}
+
+void initOps(Napi::Env env, Napi::Object exports);
+void initTensor(Napi::Env env, Napi::Object exports);
+
+}  // namespace gantry

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Finds the libtorch that the addon compiles and links against, in this order:
+//   1. LIBTORCH_DIR (a libtorch zip's folder, or any prefix with include/ and lib/);
+//   2. the torch package of a pip-installed PyTorch (`python3 -c "import torch"`), which is how
+//      users with CUDA get a GPU; PYTHON names another interpreter;
+//   3. Debian's `libtorch-dev` under /usr.
+// Used by binding.gyp: `node scripts/libtorch.mjs --include | --cflags | --libs | --json`.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const debianLibDir = "/usr/lib/x86_64-linux-gnu";
+
+function hasHeaders(includeDir) {
+  return existsSync(join(includeDir, "ATen", "ATen.h"));
+}
+
+function fromPrefix(prefix, source) {
+  const include = join(prefix, "include");
+  const lib = join(prefix, "lib");
+  if (!hasHeaders(include) || !existsSync(join(lib, "libc10.so"))) return null;
+  return { source, include: [include, join(include, "torch", "csrc", "api", "include")], lib, cxx11Abi: null };
+}
+
+function fromPython() {
+  const python = process.env.PYTHON || "python3";
+  let out;
+  try {
+    out = execFileSync(
+      python,
+      ["-c", "import torch, os, json; print(json.dumps([os.path.dirname(torch.__file__), bool(torch.compiled_with_cxx11_abi())]))"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
+  } catch {
+    return null;
+  }
+  const [torchDir, cxx11Abi] = JSON.parse(out.trim().split("\n").pop());
+  const found = fromPrefix(torchDir, `pip torch (${python})`);
+  return found && { ...found, cxx11Abi };
+}
+
+function fromDebian() {
+  if (!hasHeaders("/usr/include") || !existsSync(join(debianLibDir, "libc10.so"))) return null;
+  return {
+    source: "Debian libtorch-dev (/usr)",
+    include: ["/usr/include", "/usr/include/torch/csrc/api/include"],
+    lib: debianLibDir,
+    cxx11Abi: true,
+  };
+}
+
+export function findLibtorch() {
+  const dir = process.env.LIBTORCH_DIR;
+  if (dir) {
+    const found = fromPrefix(dir, `LIBTORCH_DIR=${dir}`);
+    if (!found) throw new Error(`LIBTORCH_DIR=${dir} has no include/ATen/ATen.h and lib/libc10.so: point it at an unpacked libtorch.`);
+    return found;
+  }
+  const found = fromPython() ?? fromDebian();
+  if (found) return found;
+  throw new Error(
+    "gantry could not find libtorch. It looked, in order, at:\n" +
+      "  1. LIBTORCH_DIR (unset): set it to an unpacked libtorch folder holding include/ and lib/;\n" +
+      `  2. a pip-installed PyTorch: \`${process.env.PYTHON || "python3"} -c "import torch"\` failed (pip install torch, or set PYTHON);\n` +
+      "  3. Debian's libtorch-dev under /usr: not installed (sudo apt-get install libtorch-dev).",
+  );
+}
+
+function libraries(found) {
+  const names = readdirSync(found.lib);
+  const has = (name) => names.includes(`lib${name}.so`);
+  const libs = [`-L${found.lib}`, `-Wl,-rpath,${found.lib}`, "-lc10", "-ltorch_cpu"];
+  // CUDA kernels register themselves from static initialisers: link them even though no symbol is used.
+  const cuda = ["c10_cuda", "torch_cuda"].filter(has).map((n) => `-l${n}`);
+  if (cuda.length) libs.push("-Wl,--no-as-needed", ...cuda, "-Wl,--as-needed");
+  if (has("torch")) libs.push("-Wl,--no-as-needed", "-ltorch", "-Wl,--as-needed");
+  return libs;
+}
+
+function cflags(found) {
+  const flags = [];
+  if (found.cxx11Abi !== null) flags.push(`-D_GLIBCXX_USE_CXX11_ABI=${found.cxx11Abi ? 1 : 0}`);
+  return flags;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    const found = findLibtorch();
+    const what = process.argv[2] ?? "--json";
+    const out = {
+      "--include": found.include,
+      "--libs": libraries(found),
+      "--cflags": cflags(found),
+      "--json": [JSON.stringify(found)],
+    }[what];
+    if (!out) throw new Error(`unknown option ${what}: expected --include, --libs, --cflags or --json`);
+    process.stdout.write(out.join(" ") + "\n");
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

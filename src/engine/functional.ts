@@ -1,0 +1,111 @@
+// Functional ops over several tensors: joining, selection, the layers' maths and the losses.
+// Names and defaults follow torch.nn.functional.
+import { op } from "./dispatch.js";
+import { Tensor, wrap, reductions, type Reduction, type Scalar } from "./tensor.js";
+import { GanError } from "../errors.js";
+
+type Pair = number | readonly [number, number];
+
+const handles = (ts: readonly Tensor[]) => ts.map((t) => t.handle);
+const opt = (t: Tensor | null | undefined) => (t ? t.handle : null);
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return wrap(op("aten::cat").call([handles(tensors), dim]));
+}
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return wrap(op("aten::stack").call([handles(tensors), dim]));
+}
+/** Elementwise: condition ? a : b. */
+export function where(condition: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
+  const name = a instanceof Tensor
+    ? b instanceof Tensor ? "aten::where.self" : "aten::where.ScalarOther"
+    : b instanceof Tensor ? "aten::where.ScalarSelf" : "aten::where.Scalar";
+  const h = (x: Tensor | Scalar) => (x instanceof Tensor ? x.handle : x);
+  return wrap(op(name).call([condition.handle, h(a), h(b)]));
+}
+/** One-hot int64 encoding of class indices. */
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  return wrap(op("aten::one_hot").call([indices.handle, numClasses]));
+}
+/** Rows of weight picked by integer indices. */
+export function embedding(weight: Tensor, indices: Tensor): Tensor {
+  return wrap(op("aten::embedding").call([weight.handle, indices.handle]));
+}
+/** Pads the last dims: pad = [left, right, top, bottom, ...] as torch.nn.functional.pad. */
+export function pad(x: Tensor, padding: readonly number[], mode: "constant" | "reflect" | "replicate" | "circular" = "constant", value = 0): Tensor {
+  return wrap(op("aten::pad").call([x.handle, padding, mode, mode === "constant" ? value : null]));
+}
+
+// --- layers --------------------------------------------------------------------------------
+
+/** x W^T + b */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return wrap(op("aten::linear").call([x.handle, weight.handle, opt(bias)]));
+}
+export function conv2d(
+  x: Tensor, weight: Tensor, bias?: Tensor | null,
+  options: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
+): Tensor {
+  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
+  return wrap(op("aten::conv2d").call([x.handle, weight.handle, opt(bias), stride, padding, dilation, groups]));
+}
+export function convTranspose2d(
+  x: Tensor, weight: Tensor, bias?: Tensor | null,
+  options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair } = {},
+): Tensor {
+  const { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
+  return wrap(op("aten::conv_transpose2d.input").call([x.handle, weight.handle, opt(bias), stride, padding, outputPadding, groups, dilation]));
+}
+export function batchNorm(
+  x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
+  options: { training?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  return wrap(op("aten::batch_norm").call([x.handle, opt(weight), opt(bias), opt(runningMean), opt(runningVar), training, momentum, eps, true]));
+}
+export function instanceNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+  return wrap(op("aten::instance_norm").call([x.handle, opt(weight), opt(bias), null, null, true, 0.1, eps, true]));
+}
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return wrap(op("aten::layer_norm").call([x.handle, normalizedShape, opt(weight), opt(bias), eps, true]));
+}
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  return wrap(op("aten::dropout").call([x.handle, p, training]));
+}
+export function maxPool2d(x: Tensor, kernelSize: Pair, options: { stride?: Pair; padding?: Pair } = {}): Tensor {
+  return wrap(op("aten::max_pool2d").call([x.handle, kernelSize, options.stride ?? kernelSize, options.padding ?? 0]));
+}
+export function avgPool2d(x: Tensor, kernelSize: Pair, options: { stride?: Pair; padding?: Pair } = {}): Tensor {
+  return wrap(op("aten::avg_pool2d").call([x.handle, kernelSize, options.stride ?? kernelSize, options.padding ?? 0]));
+}
+/** Resizes the last two dims by a scale factor or to a size. */
+export function upsample(
+  x: Tensor,
+  options: { scaleFactor?: number; size?: readonly [number, number]; mode?: "nearest" | "bilinear"; alignCorners?: boolean },
+): Tensor {
+  const { scaleFactor, size, mode = "nearest", alignCorners = false } = options;
+  if ((scaleFactor === undefined) === (size === undefined)) throw new GanError("upsample(): give exactly one of scaleFactor and size");
+  const scales = scaleFactor === undefined ? null : [scaleFactor, scaleFactor];
+  return mode === "nearest"
+    ? wrap(op("aten::upsample_nearest2d.vec").call([x.handle, size ?? null, scales]))
+    : wrap(op("aten::upsample_bilinear2d.vec").call([x.handle, size ?? null, alignCorners, scales]));
+}
+
+// --- losses ----------------------------------------------------------------------------------
+
+/** BCE on probabilities in (0, 1). */
+export function binaryCrossEntropy(p: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  return wrap(op("aten::binary_cross_entropy").call([p.handle, target.handle, null, reductions[reduction]]));
+}
+/** BCE on logits: sigmoid and log fused, numerically stable. */
+export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  return wrap(op("aten::binary_cross_entropy_with_logits").call([logits.handle, target.handle, null, null, reductions[reduction]]));
+}
+export function mseLoss(x: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  return wrap(op("aten::mse_loss").call([x.handle, target.handle, reductions[reduction]]));
+}
+/** Cross entropy of logits (B, C) against int64 class indices (B). */
+export function crossEntropy(logits: Tensor, target: Tensor, options: { reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
+  const { reduction = "mean", labelSmoothing = 0 } = options;
+  return wrap(op("aten::cross_entropy_loss").call([logits.handle, target.handle, null, reductions[reduction], -100, labelSmoothing]));
+}
