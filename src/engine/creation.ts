@@ -73,6 +73,10 @@ export function tensor(data: Nested | ArrayBufferView, options: TensorOptions & 
   return finish(t, options);
 }
 
+/** Uninitialized memory: for parameters that an initializer fills next. */
+export function empty(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return finish(wrap(op("aten::empty.memory_format").call([shape, ...factory(options)])), options);
+}
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
   return finish(wrap(op("aten::zeros").call([shape, ...factory(options)])), options);
 }

@@ -1,6 +1,6 @@
 // The engine: typed tensors with autograd over libtorch.
 export { Tensor, type Scalar, type Dims, type Reduction } from "./tensor.js";
-export { tensor, zeros, ones, full, rand, randn, randint, arange, zerosLike, onesLike, randnLike, randLike, fullLike, liveTensors, type TensorOptions } from "./creation.js";
+export { tensor, empty, zeros, ones, full, rand, randn, randint, arange, zerosLike, onesLike, randnLike, randLike, fullLike, liveTensors, type TensorOptions } from "./creation.js";
 export {
   cat, stack, where, oneHot, embedding, pad, linear, conv2d, convTranspose2d, batchNorm, instanceNorm, layerNorm,
   dropout, maxPool2d, avgPool2d, upsample, binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, crossEntropy,

@@ -57,6 +57,19 @@ export class Tensor implements Owned, Disposable {
     this.dispose();
   }
 
+  /**
+   * Makes this tensor object refer to other's data, freeing its own; `other` is consumed.
+   * Modules use it to move or load parameters without breaking references to them.
+   */
+  assign(other: Tensor): this {
+    const h = other.handle;
+    if (this.#handle !== null) native.dispose(this.#handle);
+    this.#handle = h;
+    this.#meta = null;
+    other.#handle = null;
+    return this;
+  }
+
   #info(): [number[], number, string, boolean] {
     return (this.#meta ??= native.meta(this.handle));
   }

@@ -1,0 +1,224 @@
+// The layers GANs are built from. Shapes, defaults and default initialization follow torch.nn,
+// so a state dict moves between the two.
+import {
+  Tensor, linear, conv2d, convTranspose2d, batchNorm, layerNorm, instanceNorm, embedding, dropout,
+  upsample, empty, ones, zeros, tensor, noGrad,
+} from "../engine/index.js";
+import { Module } from "./module.js";
+import { kaimingUniform, fans, uniform, normal } from "./init.js";
+import { GanError } from "../errors.js";
+
+type Pair = number | [number, number];
+const pairProduct = (k: Pair) => (typeof k === "number" ? k * k : k[0] * k[1]);
+const pair = (k: Pair): [number, number] => (typeof k === "number" ? [k, k] : k);
+
+/** PyTorch's default: kaiming_uniform(a=sqrt(5)) weights, uniform(±1/sqrt(fanIn)) bias. */
+function resetLinearLike(m: Module, fanIn: number): void {
+  kaimingUniform(m.tensor("weight"), Math.sqrt(5));
+  if (m.hasParam("bias")) {
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    uniform(m.tensor("bias"), -bound, bound);
+  }
+}
+
+/** y = x W^T + b; x (B, in) -> (B, out). */
+export class Linear extends Module {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+    super();
+    this.param("weight", empty([outFeatures, inFeatures]));
+    if (options.bias ?? true) this.param("bias", empty([outFeatures]));
+    resetLinearLike(this, inFeatures);
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.tensor("weight"), this.hasParam("bias") ? this.tensor("bias") : null);
+  }
+}
+
+export interface ConvOptions {
+  stride?: Pair;
+  padding?: Pair;
+  bias?: boolean;
+}
+
+/** (B, in, H, W) -> (B, out, H', W'). */
+export class Conv2d extends Module {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: Pair, readonly options: ConvOptions = {}) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    this.param("weight", empty([outChannels, inChannels, kh, kw]));
+    if (options.bias ?? true) this.param("bias", empty([outChannels]));
+    resetLinearLike(this, inChannels * pairProduct(kernelSize));
+  }
+  forward(x: Tensor): Tensor {
+    const bias = this.hasParam("bias") ? this.tensor("bias") : null;
+    return conv2d(x, this.tensor("weight"), bias, { stride: this.options.stride, padding: this.options.padding });
+  }
+}
+
+/** (B, in, H, W) -> (B, out, H', W'); H' = (H - 1) * stride - 2 * padding + kernel + outputPadding. */
+export class ConvTranspose2d extends Module {
+  constructor(
+    readonly inChannels: number, readonly outChannels: number, readonly kernelSize: Pair,
+    readonly options: ConvOptions & { outputPadding?: Pair } = {},
+  ) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    this.param("weight", empty([inChannels, outChannels, kh, kw]));
+    if (options.bias ?? true) this.param("bias", empty([outChannels]));
+    resetLinearLike(this, fans(this.tensor("weight"))[0]);
+  }
+  forward(x: Tensor): Tensor {
+    const bias = this.hasParam("bias") ? this.tensor("bias") : null;
+    const { stride, padding, outputPadding } = this.options;
+    return convTranspose2d(x, this.tensor("weight"), bias, { stride, padding, outputPadding });
+  }
+}
+
+/** Batch norm over (B, C) or (B, C, H, W), with running statistics for eval mode. */
+class BatchNorm extends Module {
+  constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+    super();
+    if (options.affine ?? true) {
+      this.param("weight", ones([numFeatures]));
+      this.param("bias", zeros([numFeatures]));
+    }
+    this.buffer("running_mean", zeros([numFeatures]));
+    this.buffer("running_var", ones([numFeatures]));
+    this.buffer("num_batches_tracked", tensor([0], { dtype: "int64", shape: [] }));
+  }
+  protected check(x: Tensor, dims: number[]): void {
+    if (!dims.includes(x.ndim)) {
+      throw new GanError(`${this.constructor.name} expects input of ${dims.join(" or ")} dims, got [${x.shape.join(", ")}]`);
+    }
+  }
+  forward(x: Tensor): Tensor {
+    const affine = this.hasParam("weight");
+    if (this.training) noGrad(() => this.tensor("num_batches_tracked").add_(1));
+    return batchNorm(
+      x, this.tensor("running_mean"), this.tensor("running_var"),
+      affine ? this.tensor("weight") : null, affine ? this.tensor("bias") : null,
+      { training: this.training, momentum: this.options.momentum ?? 0.1, eps: this.options.eps ?? 1e-5 },
+    );
+  }
+}
+export class BatchNorm1d extends BatchNorm {
+  override forward(x: Tensor): Tensor {
+    this.check(x, [2, 3]);
+    return super.forward(x);
+  }
+}
+export class BatchNorm2d extends BatchNorm {
+  override forward(x: Tensor): Tensor {
+    this.check(x, [4]);
+    return super.forward(x);
+  }
+}
+
+/** Normalizes over the trailing normalizedShape dims. */
+export class LayerNorm extends Module {
+  constructor(readonly normalizedShape: number[], readonly eps = 1e-5) {
+    super();
+    this.param("weight", ones(normalizedShape));
+    this.param("bias", zeros(normalizedShape));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.tensor("weight"), this.tensor("bias"), this.eps);
+  }
+}
+
+/** Per-sample, per-channel normalization of (B, C, H, W); no affine parameters by default, as PyTorch. */
+export class InstanceNorm2d extends Module {
+  constructor(readonly numFeatures: number, readonly options: { eps?: number; affine?: boolean } = {}) {
+    super();
+    if (options.affine) {
+      this.param("weight", ones([numFeatures]));
+      this.param("bias", zeros([numFeatures]));
+    }
+  }
+  forward(x: Tensor): Tensor {
+    const affine = this.hasParam("weight");
+    return instanceNorm(x, affine ? this.tensor("weight") : null, affine ? this.tensor("bias") : null, this.options.eps ?? 1e-5);
+  }
+}
+
+/** int64 indices (...) -> (..., dim) rows of a table initialized N(0, 1). */
+export class Embedding extends Module {
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+    super();
+    normal(this.param("weight", empty([numEmbeddings, embeddingDim])), 0, 1);
+  }
+  forward(indices: Tensor): Tensor {
+    return embedding(this.tensor("weight"), indices);
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.leakyRelu(this.negativeSlope);
+  }
+}
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return x.sigmoid();
+  }
+}
+/** (B, ...) -> (B, prod(...)). */
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    return x.flatten(1);
+  }
+}
+/** (B, prod(shape)) -> (B, ...shape). */
+export class Unflatten extends Module {
+  constructor(readonly shape: number[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.reshape(x.shape[0], ...this.shape);
+  }
+}
+export class Upsample extends Module {
+  constructor(readonly scaleFactor: number, readonly mode: "nearest" | "bilinear" = "nearest") {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return upsample(x, { scaleFactor: this.scaleFactor, mode: this.mode });
+  }
+}
+
+/** Applies its modules in order; their state-dict names are "0.weight", "1.bias", ... as PyTorch's. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.child(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+}
