@@ -37,6 +37,14 @@ function inferShape(data: Nested): number[] {
  * A tensor from nested arrays or a typed array. A typed array is taken flat: pass `shape`.
  */
 export function tensor(data: Nested | ArrayBufferView, options: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
+  const half = options.dtype === "bfloat16" || options.dtype === "float16";
+  if (half && !(data instanceof Uint16Array)) {
+    // Numbers for a 16-bit float dtype: libtorch rounds them from float32.
+    const wide = tensor(data, { ...options, dtype: "float32", requiresGrad: false });
+    const narrow = wide.to({ dtype: options.dtype });
+    wide.dispose();
+    return finish(narrow, options);
+  }
   let flat: ArrayBufferView;
   let shape: readonly number[];
   let dtype: DType;

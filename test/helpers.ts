@@ -1,0 +1,34 @@
+// Shared test helpers: fixtures, tolerance checks and running the real CLI.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { loadSafetensors, type Tensor, type TensorDict } from "../src/engine/index.js";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const cache = new Map<string, TensorDict>();
+/** A golden fixture written by scripts/make-fixtures.py with PyTorch. */
+export function fixture(name: string): TensorDict {
+  let found = cache.get(name);
+  if (!found) {
+    found = loadSafetensors(join(repoRoot, "test", "fixtures", `${name}.safetensors`)).tensors;
+    for (const t of Object.values(found)) t.kept = true;
+    cache.set(name, found);
+  }
+  return found;
+}
+
+/** Asserts same shape and every element within atol + rtol * |expected|. */
+export function assertClose(actual: Tensor, expected: Tensor | number[], options: { atol?: number; rtol?: number; what?: string } = {}): void {
+  const { atol = 1e-6, rtol = 1e-5, what = "tensor" } = options;
+  const exp = Array.isArray(expected) ? expected : expected.toArray();
+  if (!Array.isArray(expected)) assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const act = actual.toArray();
+  assert.equal(act.length, exp.length, `${what}: element count`);
+  for (let i = 0; i < act.length; i++) {
+    const tol = atol + rtol * Math.abs(exp[i]);
+    if (!(Math.abs(act[i] - exp[i]) <= tol)) {
+      assert.fail(`${what}: element ${i} is ${act[i]}, expected ${exp[i]} (tolerance ${tol})`);
+    }
+  }
+}
