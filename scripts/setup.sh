@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets gantry up on a Debian or Ubuntu machine: libtorch and PyTorch from apt, the npm packages,
+# the native addon and the TypeScript build. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "gantry needs Node.js 20 or newer on the PATH (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# libtorch-dev: the engine. python3-torch: the reference for benchmarks and golden fixtures.
+# libopenblas0-pthread: a fast BLAS for both (reference BLAS is ten times slower).
+packages=(libtorch-dev python3-torch libopenblas0-pthread g++ make python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "gantry: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci builds the addon (the install script) and the TypeScript (the prepare script).
+npm ci --no-audit --no-fund

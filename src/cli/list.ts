@@ -1,0 +1,19 @@
+// gantry list: presets, model families and losses.
+import type { Command } from "./main.js";
+import { presets } from "../train/presets.js";
+import { generators, discriminators } from "../models/index.js";
+import { losses } from "../losses/index.js";
+
+export const list: Command = {
+  summary: "show the presets, models and losses",
+  usage: "gantry list",
+  options: {},
+  run() {
+    const width = Math.max(...Object.keys(presets).map((n) => n.length)) + 2;
+    console.log("presets:");
+    for (const [name, p] of Object.entries(presets)) console.log(`  ${name.padEnd(width)}${p.description}`);
+    console.log(`\ngenerators:      ${Object.keys(generators).join(", ")}`);
+    console.log(`discriminators:  ${Object.keys(discriminators).join(", ")}`);
+    console.log(`losses:          ${Object.keys(losses).join(", ")}`);
+  },
+};

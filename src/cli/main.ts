@@ -1,0 +1,90 @@
+// The gantry command line: thin commands over the library. A GanError prints its message and
+// exits 2; anything else is a bug and prints its stack.
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { GanError, ConfigError } from "../errors.js";
+import { train } from "./train.js";
+import { sample, interpolate } from "./sample.js";
+import { list } from "./list.js";
+
+export interface Command {
+  summary: string;
+  usage: string;
+  /** Flags, all taking a value except booleans; parsed strictly. */
+  options: Record<string, { type: "string" | "boolean"; description: string }>;
+  run(values: Record<string, string | boolean | undefined>): Promise<void> | void;
+}
+
+const commands: Record<string, Command> = { train, sample, interpolate, list };
+
+function help(): string {
+  return [
+    "gantry: generative adversarial networks on libtorch",
+    "",
+    "usage: gantry <command> [options]",
+    "",
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`),
+    "",
+    "gantry <command> --help shows a command's options.",
+  ].join("\n");
+}
+
+function commandHelp(name: string, c: Command): string {
+  const lines = Object.entries(c.options).map(([flag, o]) => {
+    const value = o.type === "string" ? ` ${flag.toUpperCase().replace(/-/g, "_")}` : "";
+    return `  --${flag}${value}`.padEnd(30) + o.description;
+  });
+  return [`usage: ${c.usage}`, "", c.summary, "", "options:", ...lines, "  --help".padEnd(30) + "show this help"].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  try {
+    if (!command) throw new ConfigError([{ path: "command", message: `unknown command '${name}': expected one of ${Object.keys(commands).join(", ")}` }]);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(commandHelp(name, command));
+      return 0;
+    }
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type }]));
+      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    } catch (err) {
+      throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
+    }
+    await command.run(values);
+    return 0;
+  } catch (err) {
+    if (err instanceof GanError) {
+      console.error(`gantry ${name ?? ""}: ${err.message}`);
+      return 2;
+    }
+    console.error(err);
+    return 1;
+  }
+}
+
+/** A number flag, or a ConfigError naming it. */
+export function numberFlag(values: Record<string, unknown>, flag: string, options: { integer?: boolean; min?: number } = {}): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  const { integer = false, min = -Infinity } = options;
+  if (raw === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+    const what = integer ? "an integer" : "a number";
+    throw new ConfigError([{ path: `--${flag}`, message: `expected ${what}${min > -Infinity ? ` >= ${min}` : ""}, got '${raw}'` }]);
+  }
+  return n;
+}
+
+export function requireDir(path: string, what: string): string {
+  if (!existsSync(path)) throw new ConfigError([{ path: what, message: `${path} does not exist` }]);
+  if (!existsSync(join(path, "config.json"))) throw new ConfigError([{ path: what, message: `${path} is not a gantry run directory (no config.json)` }]);
+  return path;
+}

@@ -1,0 +1,115 @@
+// gantry sample and gantry interpolate: draw from a trained generator.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "./main.js";
+import { numberFlag, requireDir } from "./main.js";
+import { Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
+import { writeIdx } from "../data/idx.js";
+import { toBytes } from "../image/png.js";
+import { saveSamples } from "../train/samples.js";
+import { loadGenerator, type LoadedGenerator } from "../train/export.js";
+import { generatorFromCheckpoint } from "../train/index.js";
+import { ConfigError } from "../errors.js";
+
+const source = {
+  run: { type: "string" as const, description: "a run directory (its export, else its newest checkpoint)" },
+  generator: { type: "string" as const, description: "a generator export (generator.safetensors)" },
+  seed: { type: "string" as const, description: "random seed; default 0" },
+  class: { type: "string" as const, description: "for conditional models: draw only this class" },
+  device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
+} as const;
+
+function openGenerator(values: Record<string, unknown>): LoadedGenerator {
+  const run = values.run as string | undefined;
+  const file = values.generator as string | undefined;
+  if ((run === undefined) === (file === undefined)) throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
+  let loaded: LoadedGenerator;
+  if (file !== undefined) loaded = loadGenerator(file);
+  else {
+    requireDir(run!, "--run");
+    loaded = existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
+  }
+  const device = values.device as string | undefined;
+  if (device) loaded.G.to(resolveDevice(device));
+  manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
+  return loaded;
+}
+
+function classFlag(values: Record<string, unknown>, loaded: LoadedGenerator): number | undefined {
+  const c = numberFlag(values, "class", { integer: true, min: 0 });
+  if (c === undefined) return undefined;
+  if (!loaded.shape.numClasses) throw new ConfigError([{ path: "--class", message: "this generator is not conditional" }]);
+  if (c >= loaded.shape.numClasses) throw new ConfigError([{ path: "--class", message: `must be below ${loaded.shape.numClasses}, got ${c}` }]);
+  return c;
+}
+
+/** labels.idx beside images.idx: "x-images-idx3-ubyte.gz" -> "x-labels-idx1-ubyte.gz", else "x.idx" -> "x-labels.idx". */
+export function labelsPath(out: string): string {
+  if (out.includes("images-idx3")) return out.replace("images-idx3", "labels-idx1");
+  const m = /^(.*?)((\.idx)?(\.gz)?)$/.exec(out)!;
+  return `${m[1]}-labels${m[2]}`;
+}
+
+export const sample: Command = {
+  summary: "write N samples from a trained generator as a PNG grid or an IDX file",
+  usage: "gantry sample --run RUN_DIR | --generator FILE [--count N] [--format png|idx] --out PATH [--class K]",
+  options: {
+    ...source,
+    count: { type: "string" as const, description: "how many samples; default 64" },
+    format: { type: "string" as const, description: "png (a grid) or idx (28x28 uint8 images, .gz to compress); default png" },
+    out: { type: "string" as const, description: "the file to write" },
+  },
+  run(values) {
+    const format = (values.format as string | undefined) ?? "png";
+    if (format !== "png" && format !== "idx") throw new ConfigError([{ path: "--format", message: `must be png or idx, got '${format}'` }]);
+    if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
+    const count = numberFlag(values, "count", { integer: true, min: 1 }) ?? 64;
+    const loaded = openGenerator(values);
+    const classLabel = classFlag(values, loaded);
+    const out = values.out as string;
+    tidy(() => {
+      const { samples, labels } = loaded.sample(count, { classLabel });
+      if (format === "png") {
+        saveSamples(out, samples, loaded.shape);
+        console.log(`wrote ${count} samples to ${out}`);
+        return;
+      }
+      if (samples.ndim !== 4) throw new ConfigError([{ path: "--format", message: "idx holds images; this generator makes 2-D points" }]);
+      const { data, shape: [n, h, w] } = toBytes(samples);
+      writeIdx(out, { data, shape: [n, h, w] });
+      console.log(`wrote ${n} images (${h}x${w}) to ${out}`);
+      if (labels) {
+        const path = labelsPath(out);
+        writeIdx(path, { data: Uint8Array.from(labels.toArray()), shape: [n] });
+        console.log(`wrote their labels to ${path}`);
+      }
+    });
+  },
+};
+
+export const interpolate: Command = {
+  summary: "write a PNG strip walking G's latent space between two random points",
+  usage: "gantry interpolate --run RUN_DIR | --generator FILE [--steps N] --out strip.png [--class K]",
+  options: {
+    ...source,
+    steps: { type: "string" as const, description: "images in the strip; default 10" },
+    out: { type: "string" as const, description: "the PNG to write" },
+  },
+  run(values) {
+    if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the PNG to write" }]);
+    const steps = numberFlag(values, "steps", { integer: true, min: 2 }) ?? 10;
+    const loaded = openGenerator(values);
+    const classLabel = classFlag(values, loaded);
+    const { G, shape } = loaded;
+    if (shape.dataShape.length !== 3) throw new ConfigError([{ path: "--run/--generator", message: "interpolate draws images; this generator makes 2-D points" }]);
+    const device = G.parameters()[0].device;
+    noGrad(() => tidy(() => {
+      const [a, b] = [randn([shape.latentDim], { device }), randn([shape.latentDim], { device })];
+      const z = stack(Array.from({ length: steps }, (_, i) => a.mul(1 - i / (steps - 1)).add(b.mul(i / (steps - 1)))));
+      let labels: Tensor | undefined;
+      if (shape.numClasses) labels = z.sum(1).mul(0).add(classLabel ?? 0).to({ dtype: "int64" });
+      saveSamples(values.out as string, G.forward(z, labels), { ...shape, numClasses: 0 });
+    }));
+    console.log(`wrote a ${steps}-image strip to ${values.out}`);
+  },
+};

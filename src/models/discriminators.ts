@@ -1,0 +1,99 @@
+// Discriminator families: data (B, ...dataShape) and, for conditional models, labels (B) to
+// logits (B, 1 + auxClasses). Column 0 is the real/fake logit (D(x) = sigmoid of it); an
+// auxiliary classifier (AC-GAN) adds one logit per class after it.
+import { Tensor, cat } from "../engine/index.js";
+import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init } from "../nn/index.js";
+import { labelVector, sn } from "./layers.js";
+import type { ModelShape } from "./generators.js";
+
+export abstract class Discriminator extends Module {
+  /** Classes the auxiliary classifier predicts; 0 without one. */
+  readonly auxClasses: number;
+  constructor(readonly shape: ModelShape, auxClassifier: boolean) {
+    super();
+    this.auxClasses = auxClassifier ? shape.numClasses : 0;
+  }
+  /** Whether it is conditioned on the label as input (CGAN), rather than predicting it (AC-GAN). */
+  get takesLabels(): boolean {
+    return this.shape.numClasses > 0 && this.auxClasses === 0;
+  }
+  abstract override forward(x: Tensor, labels?: Tensor): Tensor;
+}
+
+export interface MlpDiscriminatorOptions {
+  /** Hidden widths; default [512, 256], the tutorial's. */
+  hidden?: number[];
+  spectralNorm?: boolean;
+  auxClassifier?: boolean;
+}
+
+/** The tutorial's discriminator: an MLP 784-512-256-1 with LeakyReLU(0.2); sigmoid is in the loss. */
+export class MlpDiscriminator extends Discriminator {
+  readonly net: Sequential;
+  constructor(shape: ModelShape, options: MlpDiscriminatorOptions = {}) {
+    super(shape, options.auxClassifier ?? false);
+    const { hidden = [512, 256], spectralNorm = false } = options;
+    const layers: Module[] = [new Flatten()];
+    let width = shape.dataShape.reduce((a, b) => a * b, 1) + (this.takesLabels ? shape.numClasses : 0);
+    for (const h of hidden) {
+      layers.push(sn(new Linear(width, h), spectralNorm), new LeakyReLU(0.2));
+      width = h;
+    }
+    layers.push(sn(new Linear(width, 1 + this.auxClasses), spectralNorm));
+    this.net = this.child("net", new Sequential(...layers));
+  }
+  forward(x: Tensor, labels?: Tensor): Tensor {
+    const flat = x.flatten(1);
+    const input = this.takesLabels && labels ? cat([flat, labelVector(labels, this.shape.numClasses)], 1) : flat;
+    return this.net.forward(input); // (B, 1 + auxClasses)
+  }
+}
+
+export interface DcganDiscriminatorOptions {
+  /** Channels of the first layer, doubled at each stride-2 layer; default 64. */
+  width?: number;
+  /** Normalization after every conv but the first: "batch" (DCGAN), "layer" or "none" (WGAN-GP's critic). */
+  norm?: "batch" | "layer" | "none";
+  spectralNorm?: boolean;
+  auxClassifier?: boolean;
+}
+
+/** DCGAN's discriminator: stride-2 4x4 convolutions with LeakyReLU(0.2), then a linear head. */
+export class DcganDiscriminator extends Discriminator {
+  readonly net: Sequential;
+  readonly head: Linear;
+  constructor(shape: ModelShape, options: DcganDiscriminatorOptions = {}) {
+    super(shape, options.auxClassifier ?? false);
+    const { width = 64, norm = "batch", spectralNorm = false } = options;
+    const [channels, size] = shape.dataShape;
+    const downs = size % 7 === 0 ? 2 : Math.round(Math.log2(size / 4));
+    const layers: Module[] = [];
+    let ch = channels + (this.takesLabels ? shape.numClasses : 0);
+    let res = size;
+    for (let i = 0; i < downs; i++) {
+      const out = width * 2 ** i;
+      layers.push(sn(new Conv2d(ch, out, 4, { stride: 2, padding: 1, bias: norm !== "batch" || i === 0 }), spectralNorm));
+      res /= 2;
+      if (i > 0 && norm === "batch") layers.push(new BatchNorm2d(out));
+      if (i > 0 && norm === "layer") layers.push(new LayerNorm([out, res, res]));
+      layers.push(new LeakyReLU(0.2));
+      ch = out;
+    }
+    layers.push(new Flatten());
+    this.net = this.child("net", new Sequential(...layers));
+    this.head = this.child("head", sn(new Linear(ch * res * res, 1 + this.auxClasses), spectralNorm));
+    for (const layer of this.modules()) {
+      if ((layer instanceof Conv2d || layer instanceof Linear) && layer.hasParam("weight") && !spectralNorm) init.dcgan(layer.tensor("weight"));
+      if (layer instanceof BatchNorm2d) init.normal(layer.tensor("weight"), 1, 0.02);
+    }
+  }
+  forward(x: Tensor, labels?: Tensor): Tensor {
+    let input = x;
+    if (this.takesLabels && labels) {
+      // The label as K constant channels beside the image.
+      const [b, , h, w] = x.shape;
+      input = cat([x, labelVector(labels, this.shape.numClasses).view(b, this.shape.numClasses, 1, 1).expand(b, this.shape.numClasses, h, w)], 1);
+    }
+    return this.head.forward(this.net.forward(input)); // (B, 1 + auxClasses)
+  }
+}

@@ -1,0 +1,80 @@
+// The generator export: weights in safetensors plus a JSON card saying how to rebuild and use it.
+// loadGenerator() reads it back; the CLI's sample and interpolate take it.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor, loadSafetensors, noGrad, saveSafetensors } from "../engine/index.js";
+import { buildGenerator, type Generator, type ModelShape, type ModelSpec } from "../models/index.js";
+import { sampleLatent, type Gan } from "./gan.js";
+import { CheckpointError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+export interface GeneratorCard {
+  format: "gantry-generator";
+  version: 1;
+  preset: string | null;
+  dataset: string;
+  generator: ModelSpec;
+  latentDim: number;
+  /** Classes G is conditioned on; 0 when unconditional. */
+  numClasses: number;
+  dataShape: number[];
+  /** The data range G's output is scaled to. */
+  range: [number, number];
+  steps: number;
+  /** Evaluation results, once measured (gantry eval). */
+  metrics: Record<string, number>;
+}
+
+/** Writes RUN_DIR/generator.safetensors and RUN_DIR/generator.json; returns the weights' path. */
+export function exportGenerator(runDir: string, gan: Gan, G: Generator, steps: number): string {
+  const card: GeneratorCard = {
+    format: "gantry-generator",
+    version: 1,
+    preset: gan.config.preset,
+    dataset: gan.config.data.dataset,
+    generator: gan.config.model.generator,
+    latentDim: gan.shape.latentDim,
+    numClasses: gan.shape.numClasses,
+    dataShape: gan.shape.dataShape,
+    range: [-1, 1],
+    steps,
+    metrics: {},
+  };
+  const path = join(runDir, "generator.safetensors");
+  saveSafetensors(path, G.stateDict(), { "gantry-card": JSON.stringify(card) });
+  writeFileAtomic(join(runDir, "generator.json"), `${JSON.stringify(card, null, 2)}\n`);
+  return path;
+}
+
+export interface LoadedGenerator {
+  G: Generator;
+  card: GeneratorCard;
+  shape: ModelShape;
+  /** n samples (n, ...dataShape) in [-1, 1], with the labels used for conditional models. */
+  sample(n: number, options?: { classLabel?: number }): { samples: Tensor; labels?: Tensor };
+}
+
+/** Loads an export: a run directory, its generator.safetensors, or generator.json beside it. */
+export function loadGenerator(path: string): LoadedGenerator {
+  const weights = existsSync(path) && statSync(path).isDirectory() ? join(path, "generator.safetensors") : path.replace(/\.json$/, ".safetensors");
+  if (!existsSync(weights)) throw new CheckpointError(`${path}: no generator export there (expected ${weights}); train to the end, or sample from a run with --run`);
+  const { tensors, metadata } = loadSafetensors(weights);
+  const cardText = metadata["gantry-card"] ?? (existsSync(weights.replace(/\.safetensors$/, ".json")) ? readFileSync(weights.replace(/\.safetensors$/, ".json"), "utf8") : null);
+  if (!cardText) throw new CheckpointError(`${weights}: no generator card (gantry-card metadata or generator.json)`);
+  const card = JSON.parse(cardText) as GeneratorCard;
+  if (card.format !== "gantry-generator") throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
+  const shape: ModelShape = { dataShape: card.dataShape, latentDim: card.latentDim, numClasses: card.numClasses };
+  const G = buildGenerator(card.generator, shape);
+  G.loadStateDict(tensors, weights);
+  for (const t of Object.values(tensors)) t.dispose();
+  G.eval();
+  return { G, card, shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+}
+
+export function sampleFrom(G: Generator, shape: ModelShape, n: number, classLabel?: number): { samples: Tensor; labels?: Tensor } {
+  return noGrad(() => {
+    const { z, labels } = sampleLatent(shape, n, G.parameters()[0]?.device ?? "cpu");
+    const chosen = labels && classLabel !== undefined ? labels.mul(0).add(classLabel) : labels;
+    return { samples: G.forward(z, chosen), labels: chosen };
+  });
+}

@@ -1,0 +1,59 @@
+// A GAN: G, D and the loss built from a resolved config, with the data's shape. createGan() is
+// the library's entry point; the trainer, sampling and export all take a Gan.
+import { Tensor, manualSeed, randint, randn } from "../engine/index.js";
+import { buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
+import { buildLoss, type AdversarialLoss } from "../losses/index.js";
+import { defaults, merge, validate, type DeepPartial, type GanConfig } from "./config.js";
+import { presets } from "./presets.js";
+import { ConfigError } from "../errors.js";
+
+/** The shape and class count of each dataset's samples. */
+export const dataShapes: Record<GanConfig["data"]["dataset"], { dataShape: number[]; numClasses: number }> = {
+  mnist: { dataShape: [1, 28, 28], numClasses: 10 },
+  "fashion-mnist": { dataShape: [1, 28, 28], numClasses: 10 },
+  ring8: { dataShape: [2], numClasses: 0 },
+  grid25: { dataShape: [2], numClasses: 0 },
+};
+
+export interface Gan {
+  config: GanConfig;
+  shape: ModelShape;
+  G: Generator;
+  D: Discriminator;
+  loss: AdversarialLoss;
+}
+
+/** Resolves a preset name and/or overrides into a validated config. */
+export function resolveConfig(preset: string | null, overrides: DeepPartial<GanConfig> = {}): GanConfig {
+  let base = defaults;
+  if (preset !== null) {
+    const found = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
+    if (!found) throw new ConfigError([{ path: "preset", message: `unknown preset '${preset}': expected one of ${Object.keys(presets).join(", ")}` }]);
+    base = merge(defaults, { ...found.overrides, preset });
+  }
+  return validate(merge(structuredClone(base), overrides));
+}
+
+/** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */
+export function createGan(from: string | DeepPartial<GanConfig>): Gan {
+  const config = typeof from === "string" ? resolveConfig(from) : resolveConfig(from.preset ?? null, from);
+  const { dataShape, numClasses } = dataShapes[config.data.dataset];
+  if (config.model.conditional && numClasses === 0) {
+    throw new ConfigError([{ path: "model.conditional", message: `dataset ${config.data.dataset} has no labels to condition on` }]);
+  }
+  const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+  manualSeed(config.train.seed);
+  const G = buildGenerator(config.model.generator, shape);
+  const D = buildDiscriminator(config.model.discriminator, shape);
+  if (shape.numClasses === 0 && D.auxClasses > 0) {
+    throw new ConfigError([{ path: "model.discriminator.options.auxClassifier", message: "needs model.conditional: true" }]);
+  }
+  const loss = buildLoss(config.loss.name, { realLabel: config.loss.realLabel, penaltyWeight: config.loss.penaltyWeight ?? undefined });
+  return { config, shape, G, D, loss };
+}
+
+/** Noise (n, latentDim) and, for conditional models, uniformly drawn labels (n). */
+export function sampleLatent(shape: ModelShape, n: number, device = "cpu"): { z: Tensor; labels?: Tensor } {
+  const z = randn([n, shape.latentDim], { device });
+  return shape.numClasses ? { z, labels: randint(0, shape.numClasses, [n], { device }) } : { z };
+}

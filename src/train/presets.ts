@@ -1,0 +1,79 @@
+// Presets: each a table of overrides of the defaults in config.ts. `fashion-*` mirror the MNIST
+// ones on Fashion-MNIST.
+import type { DeepPartial, GanConfig } from "./config.js";
+
+type Preset = { description: string; overrides: DeepPartial<GanConfig> };
+
+const dcgan = { generator: { name: "dcgan" }, discriminator: { name: "dcgan" } } as const;
+
+const mnist: Record<string, Preset> = {
+  "mnist-mlp": {
+    description: "the tutorial's GAN: MLP G 100-256-512-1024-784 and D 784-512-256-1, BCE, Adam 2e-4 (0.5, 0.999), batch 64, 100 epochs",
+    overrides: {},
+  },
+  "mnist-cnn-mlp": {
+    description: "the tutorial's example: a CNN generator against an MLP discriminator",
+    overrides: { model: { generator: { name: "cnn" } }, train: { epochs: 30 } },
+  },
+  "mnist-dcgan": {
+    description: "DCGAN (Radford et al. 2016): strided convolutions with BatchNorm",
+    overrides: { model: dcgan, train: { epochs: 20 } },
+  },
+  "mnist-cgan": {
+    description: "conditional GAN (Mirza & Osindero 2014): the label fed to both G and D",
+    overrides: { model: { conditional: true }, train: { epochs: 50 } },
+  },
+  "mnist-acgan": {
+    description: "AC-GAN (Odena et al. 2017): G takes the label, D predicts it beside real/fake",
+    overrides: {
+      model: { conditional: true, generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { auxClassifier: true } } },
+      train: { epochs: 20 },
+    },
+  },
+  "mnist-wgan-gp": {
+    description: "WGAN-GP (Gulrajani et al. 2017): lambda 10, n_critic 5, Adam 1e-4 (0, 0.9), no BatchNorm in the critic",
+    overrides: {
+      model: { generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { norm: "layer" } } },
+      loss: { name: "wgan-gp" },
+      train: { nCritic: 5, lrG: 1e-4, lrD: 1e-4, betas: [0, 0.9], epochs: 20 },
+    },
+  },
+  "mnist-lsgan": {
+    description: "LSGAN (Mao et al. 2017): least-squares loss on DCGAN networks",
+    overrides: { model: dcgan, loss: { name: "least-squares" }, train: { epochs: 20 } },
+  },
+  "mnist-hinge-sn": {
+    description: "hinge loss with spectral normalization in D (Miyato et al. 2018)",
+    overrides: {
+      model: { generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { norm: "none", spectralNorm: true } } },
+      loss: { name: "hinge" },
+      train: { epochs: 20 },
+    },
+  },
+};
+
+const toy = (dataset: "ring8" | "grid25"): Preset => ({
+  description: `2-D ${dataset === "ring8" ? "ring of 8 Gaussians" : "5x5 grid of 25 Gaussians"} with MLPs, the mode-collapse benchmark`,
+  overrides: {
+    data: { dataset },
+    model: {
+      latentDim: 16,
+      generator: { name: "mlp", options: { hidden: [128, 128, 128], output: "linear" } },
+      discriminator: { name: "mlp", options: { hidden: [128, 128, 128] } },
+    },
+    train: { steps: 5000, batchSize: 256, lrG: 1e-3, lrD: 1e-3 },
+    log: { sampleEvery: 1000 },
+  },
+});
+
+export const presets: Record<string, Preset> = {
+  ...mnist,
+  ...Object.fromEntries(
+    Object.entries(mnist).map(([name, p]) => [
+      name.replace("mnist-", "fashion-"),
+      { description: `${p.description}, on Fashion-MNIST`, overrides: { ...p.overrides, data: { dataset: "fashion-mnist" } } },
+    ]),
+  ),
+  "toy-ring8": toy("ring8"),
+  "toy-grid25": toy("grid25"),
+};

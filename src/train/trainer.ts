@@ -1,0 +1,337 @@
+// The trainer: alternates the D and G updates of Goodfellow et al. (2014), writes the run
+// directory, checkpoints, and resumes a run exactly where it stopped.
+//
+//   RUN_DIR/config.json        the resolved config
+//   RUN_DIR/stats.jsonl        one JSON record every log.every steps
+//   RUN_DIR/reals.png          a grid of training data
+//   RUN_DIR/samples/*.png      the fixed noise through G, every log.sampleEvery steps and every epoch
+//   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
+//   RUN_DIR/generator.*        the exported generator, at the end
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros,
+} from "../engine/index.js";
+import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
+import { Adam, EMA, LRScheduler, clipGradNorm, clipWeights } from "../optim/index.js";
+import { buildGenerator, type Generator } from "../models/index.js";
+import { sampleLatent, type Gan } from "./gan.js";
+import { openDataSource, type DataSource } from "./data-source.js";
+import { diffAugment, instanceNoise } from "./augment.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { exportGenerator } from "./export.js";
+import { saveSamples } from "./samples.js";
+import { Progress } from "./progress.js";
+import { GanError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+/** One stats.jsonl record. */
+export interface StepStats {
+  step: number;
+  epoch: number;
+  batch: number;
+  dLoss: number;
+  gLoss: number;
+  /** Mean D(x) on real data: a probability for BCE-family losses, the raw score otherwise. */
+  dReal: number;
+  dFake: number;
+  gradNormD: number;
+  gradNormG: number;
+  lrG: number;
+  lrD: number;
+  imagesPerSec: number;
+  seconds: number;
+}
+
+export interface TrainerEvents {
+  step: { step: number; dLoss: number; gLoss: number };
+  log: StepStats;
+  sample: { step: number; path: string };
+  checkpoint: { step: number; path: string };
+  metric: { step: number; name: string; value: number };
+}
+
+type Listener<E extends keyof TrainerEvents> = (event: TrainerEvents[E]) => void;
+
+export interface TrainerOptions {
+  /** The run directory: created if new; with resume, the run to continue. */
+  runDir: string;
+  resume?: boolean;
+  /** Where progress goes; a silent Progress for tests. */
+  progress?: Progress;
+}
+
+/** D's output column 0 is the adversarial logit; the rest are class logits (AC-GAN). */
+const adversarial = (out: Tensor) => out.narrow(1, 0, 1);
+const classes = (out: Tensor) => out.narrow(1, 1, out.shape[1] - 1);
+
+export class Trainer {
+  readonly optG: Adam;
+  readonly optD: Adam;
+  readonly ema: EMA | null;
+  readonly progress: Progress;
+  step = 0;
+  generatorSteps = 0;
+  readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
+  #fixed: { z: Tensor; labels?: Tensor } = { z: zeros([0]) };
+  readonly #batchedD: boolean;
+  #schedules: LRScheduler[] = [];
+  #lastLog = { time: Date.now(), step: 0 };
+
+  private constructor(readonly gan: Gan, readonly data: DataSource, readonly runDir: string, progress: Progress) {
+    const { G, D, config } = gan;
+    const device = resolveDevice(config.train.device);
+    G.to(device);
+    D.to(device);
+    this.progress = progress;
+    this.optG = new Adam(G.parameters(), { lr: config.train.lrG, betas: config.train.betas });
+    this.optD = new Adam(D.parameters(), { lr: config.train.lrD, betas: config.train.betas });
+    this.ema = config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
+    // Real and fake go through D as one batch unless BatchNorm would mix their statistics.
+    this.#batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+  }
+
+  /** Opens the data and prepares a new run directory, or restores a run from its newest checkpoint. */
+  static async create(gan: Gan, options: TrainerOptions): Promise<Trainer> {
+    const progress = options.progress ?? new Progress();
+    const data = await openDataSource(gan.config, (m) => progress.line(m));
+    const trainer = new Trainer(gan, data, options.runDir, progress);
+    if (options.resume) trainer.#restore();
+    else trainer.#start();
+    trainer.#schedules = [
+      new LRScheduler(trainer.optG, gan.config.train.lrG, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
+      new LRScheduler(trainer.optD, gan.config.train.lrD, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
+    ];
+    return trainer;
+  }
+
+  on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this {
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as Listener<never>]);
+    return this;
+  }
+  #emit<E extends keyof TrainerEvents>(event: E, payload: TrainerEvents[E]): void {
+    for (const l of this.#listeners.get(event) ?? []) (l as Listener<E>)(payload);
+  }
+
+  /** Total D steps: train.steps, or epochs of full batches. */
+  get totalSteps(): number {
+    const { steps, epochs } = this.gan.config.train;
+    return steps ?? epochs * this.data.batchesPerEpoch;
+  }
+  get epochs(): number {
+    return Math.ceil(this.totalSteps / this.data.batchesPerEpoch);
+  }
+
+  #start(): void {
+    mkdirSync(join(this.runDir, "samples"), { recursive: true });
+    writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
+    writeFileSync(join(this.runDir, "stats.jsonl"), "");
+    const { shape, config } = this.gan;
+    // Fixed noise for sample grids: for conditional models, 10 of each class, one class per row.
+    const n = shape.numClasses ? shape.numClasses * 10 : 64;
+    const latent = sampleLatent(shape, n, config.train.device);
+    this.#fixed = { z: keep(latent.z), labels: shape.numClasses ? keep(stackClasses(shape.numClasses, config.train.device)) : undefined };
+    latent.labels?.dispose();
+    tidy(() => {
+      const reals = this.data.next();
+      saveSamples(join(this.runDir, "reals.png"), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
+    });
+    this.data.seek({ epoch: 0, batch: 0 });
+  }
+
+  #restore(): void {
+    const path = latestCheckpoint(this.runDir);
+    const state = loadCheckpoint(path);
+    const { G, D } = this.gan;
+    G.loadStateDict(state.tensors.G, `${path} (G)`);
+    D.loadStateDict(state.tensors.D, `${path} (D)`);
+    if (this.ema && state.tensors.G_ema) this.ema.shadow.loadStateDict(state.tensors.G_ema, `${path} (G_ema)`);
+    this.optG.loadStateDict(state.optG, `${path} (optG)`);
+    this.optD.loadStateDict(state.optD, `${path} (optD)`);
+    this.#fixed = { z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)), labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined };
+    this.step = state.step;
+    this.generatorSteps = state.generatorSteps;
+    this.data.seek(state.position);
+    for (const group of [state.tensors.G, state.tensors.D, state.tensors.G_ema ?? {}, state.tensors.fixed, state.optG.tensors, state.optD.tensors]) {
+      for (const t of Object.values(group)) t.dispose();
+    }
+    // Records after the checkpoint will be written again: drop them.
+    const statsPath = join(this.runDir, "stats.jsonl");
+    if (existsSync(statsPath)) {
+      const kept = readFileSync(statsPath, "utf8").split("\n").filter((line) => line && (JSON.parse(line) as StepStats).step <= this.step);
+      writeFileAtomic(statsPath, kept.map((l) => `${l}\n`).join(""));
+    }
+    this.progress.line(`resumed ${this.runDir} at step ${this.step} from ${path}`);
+  }
+
+  /** What D sees: instance noise annealed to 0 over the run, then DiffAugment if enabled. */
+  #view(x: Tensor): Tensor {
+    const { instanceNoise: std, diffAugment: augment } = this.gan.config.train;
+    const noisy = instanceNoise(x, std * Math.max(0, 1 - this.step / this.totalSteps));
+    return augment ? diffAugment(noisy) : noisy;
+  }
+
+  /** D's outputs on real and fake; one forward pass for both when the loop allows. */
+  #discriminate(real: Tensor, fake: Tensor, realLabels?: Tensor, fakeLabels?: Tensor): [Tensor, Tensor] {
+    const { D } = this.gan;
+    if (!this.#batchedD) return [D.forward(this.#view(real), realLabels), D.forward(this.#view(fake), fakeLabels)];
+    const labels = realLabels && fakeLabels ? cat([realLabels, fakeLabels]) : undefined;
+    const out = D.forward(this.#view(cat([real, fake])), labels);
+    const b = real.shape[0];
+    return [out.narrow(0, 0, b), out.narrow(0, b, b)];
+  }
+
+  /** One training step on a real batch. Returns the losses as numbers. */
+  trainStep(real: Tensor, realLabels: Tensor | null): { dLoss: number; gLoss: number; stats: Partial<StepStats> } {
+    const { G, D, loss, shape, config } = this.gan;
+    const logging = (this.step + 1) % config.log.every === 0;
+    const b = real.shape[0];
+    const labels = shape.numClasses ? realLabels ?? undefined : undefined;
+    const aux = D.auxClasses > 0;
+    const auxLoss = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
+    const stats: Partial<StepStats> = {};
+
+    // 1. Update D: maximize log D(x) + log(1 - D(G(z)))
+    const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);
+    const fake = G.forward(z, fakeLabels); // (B, ...dataShape)
+    const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), labels, fakeLabels);
+    let dLoss = loss.discriminator(adversarial(realOut), adversarial(fakeOut));
+    if (aux) dLoss = dLoss.add(auxLoss(realOut, labels!)).add(auxLoss(fakeOut, fakeLabels!));
+    if (loss.penalty) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake));
+    this.optD.zeroGrad();
+    dLoss.backward();
+    if (config.train.gradClip !== null || logging) stats.gradNormD = clipGradNorm(D.parameters(), config.train.gradClip ?? Infinity);
+    this.optD.step();
+    if (loss.clip) clipWeights(D.parameters(), loss.clip);
+
+    // 2. Update G: maximize log D(G(z)), once every nCritic D steps
+    let gLoss = NaN;
+    if ((this.step + 1) % config.train.nCritic === 0) {
+      let gFake = fake;
+      let gLabels = fakeLabels;
+      if (config.train.loop === "tutorial" || config.train.nCritic > 1) {
+        const again = sampleLatent(shape, b, config.train.device);
+        gFake = G.forward(again.z, again.labels);
+        gLabels = again.labels;
+      }
+      // D's weights need no gradient here; the tutorial's loop computes them anyway, and discards them.
+      const freeze = config.train.loop === "fast";
+      if (freeze) for (const p of D.parameters()) p.requiresGrad = false;
+      const out = D.forward(this.#view(gFake), gLabels);
+      let g = loss.generator(adversarial(out));
+      if (aux) g = g.add(auxLoss(out, gLabels!));
+      this.optG.zeroGrad();
+      g.backward();
+      if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
+      if (config.train.gradClip !== null || logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Infinity);
+      this.optG.step();
+      this.ema?.update(G);
+      this.generatorSteps++;
+      gLoss = g.item();
+    }
+    if (logging) {
+      const score = (out: Tensor) => noGrad(() => (loss.probabilistic ? adversarial(out).sigmoid() : adversarial(out)).mean().item());
+      stats.dReal = score(realOut);
+      stats.dFake = score(fakeOut);
+    }
+    return { dLoss: dLoss.item(), gLoss, stats };
+  }
+
+  /** Trains until totalSteps, writing logs, samples and checkpoints as it goes. */
+  async run(): Promise<void> {
+    const { config } = this.gan;
+    const total = this.totalSteps;
+    const perEpoch = this.data.batchesPerEpoch;
+    let lastGLoss = NaN;
+    this.#lastLog = { time: Date.now(), step: this.step };
+    this.progress.line(`training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`);
+    while (this.step < total) {
+      for (const s of this.#schedules) s.apply(this.step);
+      const position = this.data.position;
+      const result = tidy(() => {
+        const batch = this.data.next();
+        return this.trainStep(batch.images, batch.labels);
+      });
+      if (!Number.isFinite(result.dLoss) || (!Number.isNaN(result.gLoss) && !Number.isFinite(result.gLoss))) {
+        throw new GanError(
+          `step ${this.step + 1}: the ${Number.isFinite(result.dLoss) ? "G" : "D"} loss is ${Number.isFinite(result.dLoss) ? result.gLoss : result.dLoss}; ` +
+            `training stopped. The last good checkpoint in ${join(this.runDir, "checkpoints")} is intact: lower the learning rates, or try --loss wgan-gp or hinge-sn, then resume.`,
+        );
+      }
+      if (!Number.isNaN(result.gLoss)) lastGLoss = result.gLoss;
+      this.step++;
+      const epoch = position.batch >= perEpoch ? position.epoch + 1 : position.epoch; // 0-based epoch of this batch
+      const batchInEpoch = this.data.position.batch;
+      this.#emit("step", { step: this.step, dLoss: result.dLoss, gLoss: lastGLoss });
+
+      if (this.step % config.log.every === 0) this.#log(result, lastGLoss, epoch, batchInEpoch);
+      const epochEnd = batchInEpoch === perEpoch;
+      if ((config.log.sampleEvery && this.step % config.log.sampleEvery === 0) || epochEnd || this.step === total) {
+        this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.step).padStart(8, "0")}`);
+      }
+      if (this.step % config.log.checkpointEvery === 0 || this.step === total) this.checkpoint();
+      // Let the event loop breathe: signals, output, and the GC's finalizers.
+      if (this.step % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    this.progress.end();
+    const exported = exportGenerator(this.runDir, this.gan, this.ema ? (this.ema.shadow as Generator) : this.gan.G, this.step);
+    this.progress.line(`done: ${this.step} steps; generator saved to ${exported}`);
+  }
+
+  #log(result: { dLoss: number; stats: Partial<StepStats> }, gLoss: number, epoch: number, batchInEpoch: number): void {
+    const now = Date.now();
+    const seconds = (now - this.#lastLog.time) / 1000;
+    const itPerSec = (this.step - this.#lastLog.step) / Math.max(seconds, 1e-9);
+    this.#lastLog = { time: now, step: this.step };
+    const record: StepStats = {
+      step: this.step, epoch: epoch + 1, batch: batchInEpoch, dLoss: result.dLoss, gLoss,
+      dReal: result.stats.dReal ?? NaN, dFake: result.stats.dFake ?? NaN,
+      gradNormD: result.stats.gradNormD ?? NaN, gradNormG: result.stats.gradNormG ?? NaN,
+      lrG: this.optG.lr, lrD: this.optD.lr, imagesPerSec: itPerSec * this.gan.config.train.batchSize, seconds,
+    };
+    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+    this.progress.line(`Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${gLoss.toFixed(4)}`);
+    this.progress.bar({ step: this.step, totalSteps: this.totalSteps, epoch: epoch + 1, epochs: this.epochs, dLoss: result.dLoss, gLoss, itPerSec });
+    this.#emit("log", record);
+  }
+
+  #sample(name: string): void {
+    const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
+    const path = join(this.runDir, "samples", `${name}.png`);
+    const wasTraining = G.training;
+    G.eval();
+    noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
+    G.train(wasTraining);
+    this.#emit("sample", { step: this.step, path });
+  }
+
+  /** Writes a checkpoint now (atomically) and prunes old ones. */
+  checkpoint(): string {
+    const { G, D, config } = this.gan;
+    const path = saveCheckpoint(join(this.runDir, "checkpoints"), {
+      step: this.step,
+      generatorSteps: this.generatorSteps,
+      position: this.data.position,
+      config,
+      tensors: {
+        G: G.stateDict(),
+        D: D.stateDict(),
+        G_ema: this.ema ? this.ema.shadow.stateDict() : null,
+        fixed: this.#fixed.labels ? { z: this.#fixed.z, labels: this.#fixed.labels } : { z: this.#fixed.z },
+      },
+      optG: this.optG.stateDict(),
+      optD: this.optD.stateDict(),
+    }, config.log.keepCheckpoints);
+    this.#emit("checkpoint", { step: this.step, path });
+    return path;
+  }
+
+  dispose(): void {
+    this.data.dispose();
+  }
+}
+
+/** 0,0,...,0,1,1,...: ten of each class, for one class per grid row. */
+function stackClasses(numClasses: number, device: string): Tensor {
+  return stack(Array.from({ length: numClasses }, (_, c) => zeros([10], { dtype: "int64", device }).add(c))).flatten();
+}
