@@ -15,6 +15,8 @@ export const CHECKPOINT_VERSION = 1;
 export interface TrainingState {
   step: number;
   generatorSteps: number;
+  /** G's loss at its latest update (G steps less often than D under n_critic); null before one. */
+  lastGLoss: number | null;
   position: LoaderPosition;
   config: GanConfig;
   tensors: {
@@ -31,6 +33,7 @@ interface Meta {
   version: number;
   step: number;
   generatorSteps: number;
+  lastGLoss: number | null;
   position: LoaderPosition;
   rng: Record<string, string>;
   optG: Omit<OptimizerState, "tensors">;
@@ -55,6 +58,7 @@ export function saveCheckpoint(dir: string, state: TrainingState, keep: number):
     version: CHECKPOINT_VERSION,
     step: state.step,
     generatorSteps: state.generatorSteps,
+    lastGLoss: state.lastGLoss,
     position: state.position,
     rng: Object.fromEntries(Object.entries(getRngState()).map(([d, s]) => [d, Buffer.from(s).toString("base64")])),
     optG: { hyper: optG.hyper, steps: optG.steps },
@@ -97,6 +101,7 @@ export function loadCheckpoint(path: string): TrainingState {
   return {
     step: meta.step,
     generatorSteps: meta.generatorSteps,
+    lastGLoss: meta.lastGLoss ?? null,
     position: meta.position,
     config: meta.config,
     tensors: { G: pick(tensors, "G"), D: pick(tensors, "D"), G_ema: Object.keys(ema).length ? ema : null, fixed: pick(tensors, "fixed") },

@@ -72,6 +72,8 @@ export class Trainer {
   readonly progress: Progress;
   step = 0;
   generatorSteps = 0;
+  /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1). */
+  lastGLoss = NaN;
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
   #fixed: { z: Tensor; labels?: Tensor } = { z: zeros([0]) };
   readonly #batchedD: boolean;
@@ -151,6 +153,7 @@ export class Trainer {
     this.#fixed = { z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)), labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined };
     this.step = state.step;
     this.generatorSteps = state.generatorSteps;
+    this.lastGLoss = state.lastGLoss ?? NaN;
     this.data.seek(state.position);
     for (const group of [state.tensors.G, state.tensors.D, state.tensors.G_ema ?? {}, state.tensors.fixed, state.optG.tensors, state.optD.tensors]) {
       for (const t of Object.values(group)) t.dispose();
@@ -181,10 +184,9 @@ export class Trainer {
     return [out.narrow(0, 0, b), out.narrow(0, b, b)];
   }
 
-  /** One training step on a real batch. Returns the losses as numbers. */
-  trainStep(real: Tensor, realLabels: Tensor | null): { dLoss: number; gLoss: number; stats: Partial<StepStats> } {
+  /** One training step on a real batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
+  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number; stats: Partial<StepStats> } {
     const { G, D, loss, shape, config } = this.gan;
-    const logging = (this.step + 1) % config.log.every === 0;
     const b = real.shape[0];
     const labels = shape.numClasses ? realLabels ?? undefined : undefined;
     const aux = D.auxClasses > 0;
@@ -242,15 +244,17 @@ export class Trainer {
     const { config } = this.gan;
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
-    let lastGLoss = NaN;
     this.#lastLog = { time: Date.now(), step: this.step };
     this.progress.line(`training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`);
     while (this.step < total) {
       for (const s of this.#schedules) s.apply(this.step);
       const position = this.data.position;
+      // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0.
+      const batchInEpoch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
+      const logging = batchInEpoch % config.log.every === 0;
       const result = tidy(() => {
         const batch = this.data.next();
-        return this.trainStep(batch.images, batch.labels);
+        return this.trainStep(batch.images, batch.labels, logging);
       });
       if (!Number.isFinite(result.dLoss) || (!Number.isNaN(result.gLoss) && !Number.isFinite(result.gLoss))) {
         throw new GanError(
@@ -258,13 +262,12 @@ export class Trainer {
             `training stopped. The last good checkpoint in ${join(this.runDir, "checkpoints")} is intact: lower the learning rates, or try --loss wgan-gp or hinge-sn, then resume.`,
         );
       }
-      if (!Number.isNaN(result.gLoss)) lastGLoss = result.gLoss;
+      if (!Number.isNaN(result.gLoss)) this.lastGLoss = result.gLoss;
       this.step++;
       const epoch = position.batch >= perEpoch ? position.epoch + 1 : position.epoch; // 0-based epoch of this batch
-      const batchInEpoch = this.data.position.batch;
-      this.#emit("step", { step: this.step, dLoss: result.dLoss, gLoss: lastGLoss });
+      this.#emit("step", { step: this.step, dLoss: result.dLoss, gLoss: this.lastGLoss });
 
-      if (this.step % config.log.every === 0) this.#log(result, lastGLoss, epoch, batchInEpoch);
+      if (logging) this.#log(result, this.lastGLoss, epoch, batchInEpoch);
       const epochEnd = batchInEpoch === perEpoch;
       if ((config.log.sampleEvery && this.step % config.log.sampleEvery === 0) || epochEnd || this.step === total) {
         this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.step).padStart(8, "0")}`);
@@ -311,6 +314,7 @@ export class Trainer {
     const path = saveCheckpoint(join(this.runDir, "checkpoints"), {
       step: this.step,
       generatorSteps: this.generatorSteps,
+      lastGLoss: Number.isNaN(this.lastGLoss) ? null : this.lastGLoss,
       position: this.data.position,
       config,
       tensors: {

@@ -1,0 +1,103 @@
+// The trainer: exact resume, atomic checkpoints, non-finite losses, the run directory, config errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createGan, resolveConfig, Trainer, loadGenerator, saveCheckpoint, loadCheckpoint, type DeepPartial, type GanConfig } from "./index.js";
+import { Progress } from "./progress.js";
+import { ConfigError, GanError } from "../errors.js";
+import * as E from "../engine/index.js";
+
+const silent = () => new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+const tmp = () => mkdtempSync(join(tmpdir(), "gantry-train-"));
+
+function config(steps: number, extra: DeepPartial<GanConfig> = {}): DeepPartial<GanConfig> {
+  return {
+    preset: "mnist-mlp",
+    ...extra,
+    train: { steps, batchSize: 16, ...extra.train },
+    log: { every: 1, checkpointEvery: 4, keepCheckpoints: 2, ...extra.log },
+  };
+}
+
+async function train(runDir: string, cfg: DeepPartial<GanConfig>, resume = false): Promise<Trainer> {
+  const trainer = await Trainer.create(createGan(cfg), { runDir, resume, progress: silent() });
+  await trainer.run();
+  trainer.dispose();
+  return trainer;
+}
+
+const stats = (runDir: string) =>
+  readFileSync(join(runDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; dLoss: number; gLoss: number });
+
+for (const preset of ["mnist-mlp", "mnist-wgan-gp", "toy-ring8"]) {
+  test(`${preset}: an interrupted and resumed run gives the same losses as an uninterrupted one`, async () => {
+    const whole = tmp();
+    const parts = tmp();
+    await train(whole, config(12, { preset }));
+    await train(parts, config(8, { preset })); // stops at 8, with a checkpoint there
+    await train(parts, config(12, { preset }), true);
+    const [a, b] = [stats(whole), stats(parts)];
+    assert.equal(b.length, 12, "stats.jsonl holds each step once");
+    assert.deepEqual(b.map((r) => [r.step, r.dLoss, r.gLoss]), a.map((r) => [r.step, r.dLoss, r.gLoss]));
+    assert.deepEqual(readFileSync(join(parts, "generator.safetensors")), readFileSync(join(whole, "generator.safetensors")));
+  });
+}
+
+test("the run directory holds config, stats, reals, samples, checkpoints and the export", async () => {
+  const dir = tmp();
+  await train(dir, config(9, { log: { sampleEvery: 3 } }));
+  for (const f of ["config.json", "stats.jsonl", "reals.png", "generator.safetensors", "generator.json"]) assert.ok(existsSync(join(dir, f)), f);
+  assert.deepEqual(readdirSync(join(dir, "samples")).sort(), ["step-00000003.png", "step-00000006.png", "step-00000009.png"]);
+  assert.deepEqual(readdirSync(join(dir, "checkpoints")).sort(), ["step-00000008.safetensors", "step-00000009.safetensors"], "the last 2 are kept");
+  const saved = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as GanConfig;
+  assert.deepEqual(saved, resolveConfig("mnist-mlp", config(9, { log: { sampleEvery: 3 } })));
+  const record = stats(dir)[0] as unknown as Record<string, number>;
+  for (const k of ["dLoss", "gLoss", "dReal", "dFake", "gradNormD", "gradNormG", "lrG", "lrD", "imagesPerSec"]) assert.ok(Number.isFinite(record[k]), k);
+  const { card, sample } = loadGenerator(dir);
+  assert.equal(card.latentDim, 100);
+  assert.equal(card.preset, "mnist-mlp");
+  E.tidy(() => {
+    const { samples } = sample(5);
+    assert.deepEqual(samples.shape, [5, 1, 28, 28]);
+    assert.ok(samples.min().item() >= -1 && samples.max().item() <= 1);
+  });
+});
+
+test("a non-finite loss stops training naming the step, and the last checkpoint stays intact", async () => {
+  const dir = tmp();
+  const trainer = await Trainer.create(createGan(config(20)), { runDir: dir, progress: silent() });
+  const real = trainer.trainStep.bind(trainer);
+  trainer.trainStep = (x, y, l) => (trainer.step === 6 ? { dLoss: NaN, gLoss: 1, stats: {} } : real(x, y, l));
+  await assert.rejects(trainer.run(), (e) => e instanceof GanError && /step 7: the D loss is NaN/.test(e.message) && e.message.includes("checkpoints"));
+  const kept = readdirSync(join(dir, "checkpoints"));
+  assert.deepEqual(kept, ["step-00000004.safetensors"]);
+  assert.equal(loadCheckpoint(join(dir, "checkpoints", kept[0])).step, 4);
+  trainer.dispose();
+});
+
+test("a checkpoint write that fails leaves the previous checkpoint intact and no partial file", async () => {
+  const dir = tmp();
+  await train(dir, config(4));
+  const ckpts = join(dir, "checkpoints");
+  const before = readFileSync(join(ckpts, "step-00000004.safetensors"));
+  const broken = E.ones([2]);
+  broken.dispose();
+  const state = loadCheckpoint(join(ckpts, "step-00000004.safetensors"));
+  state.step = 8;
+  state.tensors.G = { ...state.tensors.G, broken };
+  assert.throws(() => saveCheckpoint(ckpts, state, 2), /disposed/);
+  assert.deepEqual(readdirSync(ckpts), ["step-00000004.safetensors"]);
+  assert.deepEqual(readFileSync(join(ckpts, "step-00000004.safetensors")), before);
+});
+
+test("config errors name every bad field at once", () => {
+  assert.throws(
+    () => resolveConfig("mnist-mlp", { train: { batchSize: 0, lrG: -1, betas: [0.5] as never, device: "tpu" }, data: { dataset: "cifar" as never }, bogus: 1 } as never),
+    (e) => e instanceof ConfigError &&
+      ["train.batchSize", "train.lrG", "train.betas", "train.device", "data.dataset", "bogus"].every((p) => e.issues.some((i) => i.path === p)),
+  );
+  assert.throws(() => createGan({ preset: "toy-ring8", model: { conditional: true } }), /ring8 has no labels to condition on/);
+});
