@@ -15,6 +15,26 @@ test("cuda works when present, else raises a clear error", () => {
     assert.equal(x.device, "cuda:0");
     assert.deepEqual(x.toArray(), [2, 2, 2]);
     x.dispose();
+    E.tidy(() => {
+      // The same conv and its gradient on both devices.
+      E.manualSeed(1);
+      const input = E.randn([2, 3, 8, 8], { dtype: "float64" });
+      const weight = E.randn([4, 3, 3, 3], { dtype: "float64" });
+      const run = (device: string) => {
+        const w = weight.to(device).requiresGrad_();
+        const y = E.conv2d(input.to(device), w, null, { padding: 1 }).tanh().sum();
+        const [g] = E.grad(y, [w]);
+        return [y.item(), ...g!.toArray()];
+      };
+      const [cpu, gpu] = [run("cpu"), run("cuda")];
+      cpu.forEach((v, i) => assert.ok(Math.abs(v - gpu[i]) < 1e-8, `element ${i}: cpu ${v}, cuda ${gpu[i]}`));
+      // CUDA's generator state saves and restores too.
+      const state = E.getRngState();
+      assert.ok(state["cuda:0"]?.length > 0);
+      const first = E.randn([4], { device: "cuda" }).toArray();
+      E.setRngState(state);
+      assert.deepEqual(E.randn([4], { device: "cuda" }).toArray(), first);
+    });
   } else {
     assert.throws(() => E.resolveDevice("cuda"), /not available/);
     assert.throws(() => E.ones([1]).to("cuda"), /not available/);
