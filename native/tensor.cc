@@ -3,6 +3,7 @@
 #include "gantry.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #if __has_include(<torch/version.h>)
 #include <torch/version.h>
@@ -220,10 +221,10 @@ GANTRY_FN(AutogradGrad) {
   });
 }
 
-GANTRY_FN(IsGradEnabled) { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); }
+GANTRY_FN(IsGradEnabled) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
 
 GANTRY_FN(SetGradEnabled) {
-  at::GradMode::set_enabled(info[0].ToBoolean().Value());
+  c10::GradMode::set_enabled(info[0].ToBoolean().Value());
   return info.Env().Undefined();
 }
 

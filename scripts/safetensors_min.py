@@ -13,10 +13,12 @@ DTYPES = {
     "F16": torch.float16, "BF16": torch.bfloat16, "U8": torch.uint8, "BOOL": torch.bool,
 }
 NAMES = {v: k for k, v in DTYPES.items()}
+# The reference implementation orders tensors by its Dtype enum, highest first, then by name.
+RANK = {"I64": 8, "F64": 7, "F32": 6, "I32": 5, "BF16": 4, "F16": 3, "U8": 2, "BOOL": 1}
 
 
 def save_file(tensors, path, metadata=None):
-    entries = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
+    entries = sorted(tensors.items(), key=lambda kv: (-RANK[NAMES[kv[1].dtype]], kv[0]))
     header, blobs, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = metadata

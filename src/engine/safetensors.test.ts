@@ -35,6 +35,14 @@ test("serialize writes exactly the bytes the specification prescribes", () => {
   });
 });
 
+test("tensors of equal width are ordered as the reference implementation orders them", () => {
+  E.tidy(() => {
+    const bytes = concat(E.serialize({ a: E.zeros([1], { dtype: "float64" }), z: E.zeros([1], { dtype: "int64" }), h: E.zeros([1], { dtype: "float16" }), b: E.zeros([1], { dtype: "bfloat16" }) }));
+    const header = JSON.parse(bytes.subarray(8, 8 + bytes.readUInt32LE(0)).toString());
+    assert.deepEqual(Object.keys(header), ["z", "a", "b", "h"]);
+  });
+});
+
 test("deserialize reads the specification's bytes back", () => {
   const { tensors, metadata } = E.deserialize(expectedBytes());
   assert.deepEqual(metadata, { format: "pt" });

@@ -11,15 +11,17 @@ import { dtypeCode, type DType } from "./dtype.js";
 import { CheckpointError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
-const formatDtypes: Record<string, { dtype: DType; bytes: number }> = {
-  F64: { dtype: "float64", bytes: 8 },
-  I64: { dtype: "int64", bytes: 8 },
-  F32: { dtype: "float32", bytes: 4 },
-  I32: { dtype: "int32", bytes: 4 },
-  F16: { dtype: "float16", bytes: 2 },
-  BF16: { dtype: "bfloat16", bytes: 2 },
-  U8: { dtype: "uint8", bytes: 1 },
-  BOOL: { dtype: "bool", bytes: 1 },
+// rank: the position of the dtype in the reference implementation's Dtype enum, by which it
+// orders tensors in a file (highest first, then by name).
+const formatDtypes: Record<string, { dtype: DType; bytes: number; rank: number }> = {
+  I64: { dtype: "int64", bytes: 8, rank: 8 },
+  F64: { dtype: "float64", bytes: 8, rank: 7 },
+  F32: { dtype: "float32", bytes: 4, rank: 6 },
+  I32: { dtype: "int32", bytes: 4, rank: 5 },
+  BF16: { dtype: "bfloat16", bytes: 2, rank: 4 },
+  F16: { dtype: "float16", bytes: 2, rank: 3 },
+  U8: { dtype: "uint8", bytes: 1, rank: 2 },
+  BOOL: { dtype: "bool", bytes: 1, rank: 1 },
 };
 const formatName = Object.fromEntries(Object.entries(formatDtypes).map(([k, v]) => [v.dtype, k])) as Record<DType, string>;
 
@@ -31,10 +33,11 @@ export function serialize(tensors: TensorDict, metadata?: Metadata): Uint8Array[
   const entries = Object.entries(tensors).map(([name, t]) => {
     const format = formatName[t.dtype];
     if (!format) throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${t.dtype}, which the format cannot hold`);
-    return { name, t, format, align: formatDtypes[format].bytes };
+    return { name, t, format, rank: formatDtypes[format].rank };
   });
-  // Larger alignment first, then by name: every tensor starts aligned to its element size.
-  entries.sort((a, b) => b.align - a.align || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The reference order: by dtype rank, then by name. Wider dtypes rank higher, so every
+  // tensor starts aligned to its element size.
+  entries.sort((a, b) => b.rank - a.rank || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   const blobs: Uint8Array[] = [];

@@ -80,7 +80,7 @@ export const losses = {
     generator: (fake) => fake.mean().neg(),
     penalty: (D, real, fake) => {
       const shape = [real.shape[0], ...real.shape.slice(1).map(() => 1)];
-      const eps = rand(shape); // U(0, 1), one per sample
+      const eps = rand(shape, { device: real.device }); // U(0, 1), one per sample
       const between = real.mul(eps).add(fake.detach().mul(eps.rsub(1)));
       return gradientNormSquared(D, between).sqrt().sub(1).square().mean().mul(o.penaltyWeight ?? 10);
     },

@@ -85,7 +85,8 @@ export abstract class Optimizer<H extends { lr: number }> {
       if (t.shape.join() !== this.params[i].shape.join()) {
         throw new CheckpointError(`${source}: '${key}' has shape [${t.shape.join(", ")}], parameter ${i} is [${this.params[i].shape.join(", ")}]`);
       }
-      state.tensors[key.slice(dot + 1)] = keep(t.clone());
+      // A checkpoint loads on the CPU: the state goes where its parameter lives.
+      state.tensors[key.slice(dot + 1)] = keep(t.to({ device: this.params[i].device }).clone());
     }
     for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
     this.state = next;
