@@ -7,6 +7,7 @@ import { GanError, ConfigError } from "../errors.js";
 import { train } from "./train.js";
 import { sample, interpolate } from "./sample.js";
 import { list } from "./list.js";
+import { evalCommand, classifier } from "./eval.js";
 
 export interface Command {
   summary: string;
@@ -16,7 +17,7 @@ export interface Command {
   run(values: Record<string, string | boolean | undefined>): Promise<void> | void;
 }
 
-const commands: Record<string, Command> = { train, sample, interpolate, list };
+const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, list };
 
 function help(): string {
   return [
@@ -39,7 +40,9 @@ function commandHelp(name: string, c: Command): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // `gantry classifier train ...`: the subcommand word is the only one classifier takes.
+  const [name, ...afterName] = argv;
+  const rest = name === "classifier" && afterName[0] === "train" ? afterName.slice(1) : afterName;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(help());
     return name ? 0 : 2;
@@ -47,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
     if (!command) throw new ConfigError([{ path: "command", message: `unknown command '${name}': expected one of ${Object.keys(commands).join(", ")}` }]);
+    if (name === "classifier" && afterName[0] !== "train" && !rest.includes("--help")) {
+      throw new ConfigError([{ path: "command", message: `usage: ${command.usage}` }]);
+    }
     if (rest.includes("--help") || rest.includes("-h")) {
       console.log(commandHelp(name, command));
       return 0;

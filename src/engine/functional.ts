@@ -109,3 +109,27 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { reductio
   const { reduction = "mean", labelSmoothing = 0 } = options;
   return wrap(op("aten::cross_entropy_loss").call([logits.handle, target.handle, null, reductions[reduction], -100, labelSmoothing]));
 }
+
+// --- for evaluation --------------------------------------------------------------------------
+
+export function softmax(x: Tensor, dim = -1): Tensor {
+  return wrap(op("aten::softmax.int").call([x.handle, dim, null]));
+}
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  return wrap(op("aten::log_softmax.int").call([x.handle, dim, null]));
+}
+/** Euclidean distances between the rows of a (N, D) and b (M, D): (N, M). */
+export function cdist(a: Tensor, b: Tensor): Tensor {
+  return wrap(op("aten::cdist").call([a.handle, b.handle, 2, null]));
+}
+/** Eigenvalues (ascending) and eigenvectors of a symmetric matrix. */
+export function eigh(a: Tensor): { values: Tensor; vectors: Tensor } {
+  const [values, vectors] = (op("aten::linalg_eigh").call([a.handle, "L"]) as unknown[]).map((h) => wrap(h as never));
+  return { values, vectors };
+}
+/** The k-th smallest element along dim (1-based k, as torch.kthvalue). */
+export function kthvalue(x: Tensor, k: number, dim = -1): Tensor {
+  const [values, indices] = (op("aten::kthvalue").call([x.handle, k, dim, false]) as unknown[]).map((h) => wrap(h as never));
+  indices.dispose();
+  return values;
+}

@@ -4,6 +4,7 @@ export { tensor, empty, zeros, ones, full, rand, randn, randint, arange, zerosLi
 export {
   cat, stack, where, oneHot, embedding, pad, linear, conv2d, convTranspose2d, batchNorm, instanceNorm, layerNorm,
   dropout, maxPool2d, avgPool2d, upsample, binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, crossEntropy,
+  softmax, logSoftmax, cdist, eigh, kthvalue,
 } from "./functional.js";
 export { grad, noGrad, enableGrad, isGradEnabled, type GradOptions } from "./autograd.js";
 export { tidy, keep, scope } from "./scope.js";

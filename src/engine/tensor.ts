@@ -217,6 +217,13 @@ export class Tensor implements Owned, Disposable {
   gelu(approximate: "none" | "tanh" = "none"): Tensor {
     return wrap(op("aten::gelu").call([this.handle, approximate]));
   }
+  /** Elementwise minimum and maximum of two tensors. */
+  minimum(other: Tensor): Tensor {
+    return wrap(op("aten::minimum").call([this.handle, other.handle]));
+  }
+  maximum(other: Tensor): Tensor {
+    return wrap(op("aten::maximum").call([this.handle, other.handle]));
+  }
   clamp(min?: number | null, max?: number | null): Tensor {
     return wrap(op("aten::clamp").call([this.handle, min ?? null, max ?? null]));
   }

@@ -51,8 +51,11 @@ function pick(all: Record<string, Tensor>, prefix: string): Record<string, Tenso
 
 export const checkpointName = (step: number) => `step-${String(step).padStart(8, "0")}.safetensors`;
 
-/** Writes a checkpoint for `state` (with the current RNG states) and keeps only the newest `keep`. */
-export function saveCheckpoint(dir: string, state: TrainingState, keep: number): string {
+/**
+ * Writes a checkpoint for `state` (with the current RNG states) and keeps only the newest `keep`
+ * step checkpoints; `fileName` other than the step's (best.safetensors) is never pruned.
+ */
+export function saveCheckpoint(dir: string, state: TrainingState, keep: number, fileName = checkpointName(state.step)): string {
   const { tensors, optG, optD } = state;
   const meta: Meta = {
     version: CHECKPOINT_VERSION,
@@ -65,7 +68,7 @@ export function saveCheckpoint(dir: string, state: TrainingState, keep: number):
     optD: { hyper: optD.hyper, steps: optD.steps },
     config: state.config,
   };
-  const path = join(dir, checkpointName(state.step));
+  const path = join(dir, fileName);
   saveSafetensors(path, {
     ...prefixed("G", tensors.G),
     ...prefixed("D", tensors.D),

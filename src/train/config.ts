@@ -70,6 +70,13 @@ export interface GanConfig {
     checkpointEvery: number;
     /** Checkpoints kept; older ones are deleted. */
     keepCheckpoints: number;
+    /**
+     * Steps between evaluations (FID, KID, classes covered on MNIST-like data; modes captured on
+     * the toy sets), appended to stats.jsonl; the best checkpoint by FID is kept. 0 for none.
+     */
+    evalEvery: number;
+    /** Samples per evaluation. */
+    evalCount: number;
   };
 }
 
@@ -82,7 +89,7 @@ export const defaults: GanConfig = {
     epochs: 100, steps: null, batchSize: 64, lrG: 2e-4, lrD: 2e-4, betas: [0.5, 0.999], nCritic: 1, loop: "fast",
     schedule: "constant", seed: 0, device: "cpu", emaDecay: null, gradClip: null, instanceNoise: 0, diffAugment: false,
   },
-  log: { every: 100, sampleEvery: 0, checkpointEvery: 1000, keepCheckpoints: 3 },
+  log: { every: 100, sampleEvery: 0, checkpointEvery: 1000, keepCheckpoints: 3, evalEvery: 0, evalCount: 2000 },
 };
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object | null ? DeepPartial<T[K]> : T[K] };
@@ -155,6 +162,8 @@ export function validate(config: GanConfig, known: Record<string, unknown> = def
   if (!Number.isInteger(log?.sampleEvery) || log.sampleEvery < 0) add("log.sampleEvery", "must be an integer >= 0");
   positiveInt("log.checkpointEvery", log?.checkpointEvery);
   positiveInt("log.keepCheckpoints", log?.keepCheckpoints);
+  if (!Number.isInteger(log?.evalEvery) || log.evalEvery < 0) add("log.evalEvery", "must be an integer >= 0");
+  if (!Number.isInteger(log?.evalCount) || log.evalCount < 100) add("log.evalCount", "must be an integer >= 100");
   if (issues.length) throw new ConfigError(issues);
   return config;
 }

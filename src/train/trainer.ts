@@ -10,7 +10,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros,
+  Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState,
 } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
 import { Adam, EMA, LRScheduler, clipGradNorm, clipWeights } from "../optim/index.js";
@@ -18,6 +18,9 @@ import { buildGenerator, type Generator } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { openDataSource, type DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
+import { sampleFrom } from "./export.js";
+import { evaluate, toyModeStats } from "../metrics/index.js";
+import { toyDistributions } from "../data/toy.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { exportGenerator } from "./export.js";
 import { saveSamples } from "./samples.js";
@@ -49,6 +52,8 @@ export interface TrainerEvents {
   sample: { step: number; path: string };
   checkpoint: { step: number; path: string };
   metric: { step: number; name: string; value: number };
+  /** Fired by a periodic evaluation that finds a class (or toy mode) missing or one dominating. */
+  collapse: { step: number; message: string };
 }
 
 type Listener<E extends keyof TrainerEvents> = (event: TrainerEvents[E]) => void;
@@ -273,6 +278,7 @@ export class Trainer {
         this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.step).padStart(8, "0")}`);
       }
       if (this.step % config.log.checkpointEvery === 0 || this.step === total) this.checkpoint();
+      if (config.log.evalEvery && this.step % config.log.evalEvery === 0) await this.evaluate();
       // Let the event loop breathe: signals, output, and the GC's finalizers.
       if (this.step % 50 === 0) await new Promise((r) => setImmediate(r));
     }
@@ -308,8 +314,59 @@ export class Trainer {
     this.#emit("sample", { step: this.step, path });
   }
 
+  /**
+   * Scores G now and appends the scores to stats.jsonl; warns on mode collapse and keeps the
+   * best checkpoint by FID. The RNG state is restored after, so evaluation never changes training.
+   */
+  async evaluate(): Promise<Record<string, number | boolean | null>> {
+    const { shape, config } = this.gan;
+    const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
+    const rng = getRngState();
+    const wasTraining = G.training;
+    G.eval();
+    let scores: Record<string, number | boolean | null>;
+    let collapse: string | null = null;
+    const toy = toyDistributions[config.data.dataset];
+    try {
+      if (toy) {
+        const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
+        scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
+        if (stats.collapsed) collapse = `${stats.modesCaptured}/${stats.numModes} modes captured`;
+      } else {
+        const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+        const report = await evaluate(samples, config.data.dataset, labels);
+        samples.dispose();
+        labels?.dispose();
+        scores = { fid: report.fid, kid: report.kid, precision: report.precision, recall: report.recall, coverage: report.coverage, collapsed: report.collapsed, labelAccuracy: report.labelAccuracy };
+        if (report.collapsed) collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.coverage}/10 classes covered`;
+        this.#keepBest(report.fid);
+      }
+    } finally {
+      setRngState(rng);
+      G.train(wasTraining);
+    }
+    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify({ step: this.step, eval: scores })}\n`);
+    for (const [name, value] of Object.entries(scores)) if (typeof value === "number") this.#emit("metric", { step: this.step, name, value });
+    const summary = Object.entries(scores).map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`).join(", ");
+    this.progress.line(`eval at step ${this.step}: ${summary}`);
+    if (collapse) {
+      const message = `warning: mode collapse at step ${this.step}: ${collapse}`;
+      this.progress.line(message);
+      this.#emit("collapse", { step: this.step, message });
+    }
+    return scores;
+  }
+
+  #keepBest(fid: number): void {
+    const path = join(this.runDir, "best.json");
+    const best = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { fid: number }).fid : Infinity;
+    if (!(fid < best)) return;
+    this.checkpoint("best.safetensors");
+    writeFileAtomic(path, `${JSON.stringify({ step: this.step, fid })}\n`);
+  }
+
   /** Writes a checkpoint now (atomically) and prunes old ones. */
-  checkpoint(): string {
+  checkpoint(fileName?: string): string {
     const { G, D, config } = this.gan;
     const path = saveCheckpoint(join(this.runDir, "checkpoints"), {
       step: this.step,
@@ -325,7 +382,7 @@ export class Trainer {
       },
       optG: this.optG.stateDict(),
       optD: this.optD.stateDict(),
-    }, config.log.keepCheckpoints);
+    }, config.log.keepCheckpoints, fileName);
     this.#emit("checkpoint", { step: this.step, path });
     return path;
   }

@@ -1,0 +1,149 @@
+// Feature classifiers that gantry trains itself, one per dataset. FID's InceptionV3 cannot be
+// downloaded here, and a 28x28 grey digit is no ImageNet photo: gantry measures samples with a
+// small CNN trained on the data's own domain. Its 128-d penultimate layer gives the features;
+// its logits give class predictions. Scores from it are not comparable with Inception FID.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { Tensor, crossEntropy, loadSafetensors, manualSeed, noGrad, saveSafetensors, tidy, cat } from "../engine/index.js";
+import { Module, Sequential, Conv2d, ReLU, Linear, Flatten, Dropout } from "../nn/index.js";
+import { maxPool2d } from "../engine/index.js";
+import { Adam, LRScheduler } from "../optim/index.js";
+import { DataLoader, loadDataset, type ImageDataset } from "../data/index.js";
+import { CheckpointError } from "../errors.js";
+
+export const FEATURE_DIM = 128;
+
+class Pool extends Module {
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, 2);
+  }
+}
+
+/** (B, 1, 28, 28) in [-1, 1] -> features (B, 128) and logits (B, classes). */
+export class FeatureClassifier extends Module {
+  readonly body: Sequential;
+  readonly head: Linear;
+  constructor(readonly numClasses = 10) {
+    super();
+    this.body = this.child("body", new Sequential(
+      new Conv2d(1, 32, 3, { padding: 1 }), new ReLU(), new Pool(),
+      new Conv2d(32, 64, 3, { padding: 1 }), new ReLU(), new Pool(),
+      new Flatten(), new Linear(64 * 7 * 7, FEATURE_DIM), new ReLU(), new Dropout(0.25),
+    ));
+    this.head = this.child("head", new Linear(FEATURE_DIM, numClasses));
+  }
+  forward(x: Tensor): Tensor {
+    return this.head.forward(this.body.forward(x));
+  }
+  /** Features and logits of many images, in batches, without a graph. */
+  embed(images: Tensor, batchSize = 500): { features: Tensor; logits: Tensor } {
+    const wasTraining = this.training;
+    this.eval();
+    const parts = noGrad(() =>
+      Array.from({ length: Math.ceil(images.shape[0] / batchSize) }, (_, i) =>
+        tidy(() => {
+          const x = images.narrow(0, i * batchSize, Math.min(batchSize, images.shape[0] - i * batchSize));
+          const features = this.body.forward(x);
+          return { features, logits: this.head.forward(features) };
+        }),
+      ),
+    );
+    this.train(wasTraining);
+    const features = cat(parts.map((p) => p.features));
+    const logits = cat(parts.map((p) => p.logits));
+    for (const p of parts) {
+      p.features.dispose();
+      p.logits.dispose();
+    }
+    return { features, logits };
+  }
+}
+
+const shipped = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "models", "classifiers");
+
+export function classifierPath(dataset: string): string {
+  return join(shipped, `${dataset}.safetensors`);
+}
+
+export interface ClassifierInfo {
+  dataset: string;
+  testAccuracy: number;
+  epochs: number;
+  seed: number;
+}
+
+/** The classifier that ships for a dataset (models/classifiers/DATASET.safetensors). */
+export function loadClassifier(dataset: string, path = classifierPath(dataset)): { model: FeatureClassifier; info: ClassifierInfo } {
+  if (!existsSync(path)) {
+    throw new CheckpointError(`no feature classifier for '${dataset}' at ${path}: train one with gantry classifier train --dataset ${dataset}`);
+  }
+  const { tensors, metadata } = loadSafetensors(path);
+  const model = new FeatureClassifier();
+  model.loadStateDict(tensors, path);
+  for (const t of Object.values(tensors)) t.dispose();
+  model.eval();
+  return { model, info: JSON.parse(metadata.classifier ?? "{}") as ClassifierInfo };
+}
+
+/** Images of a dataset as one float tensor in [-1, 1], (N, 1, 28, 28). */
+export function imagesOf(data: ImageDataset, count = data.length): Tensor {
+  const loader = new DataLoader(data, { batchSize: count, seed: 0 });
+  const { images, labels } = loader.next();
+  labels?.dispose();
+  loader.dispose();
+  return images;
+}
+
+export function accuracy(model: FeatureClassifier, images: Tensor, labels: Tensor): number {
+  const { features, logits } = model.embed(images);
+  const acc = tidy(() => logits.argmax(1).eq(labels).to({ dtype: "float32" }).mean().item());
+  features.dispose();
+  logits.dispose();
+  return acc;
+}
+
+/**
+ * The recipe: Adam 1e-3 decayed linearly to 0, batch 128, `epochs` passes, fixed seed; returns the model and its
+ * accuracy on the test split, and writes it to `out` with that accuracy recorded.
+ */
+export async function trainClassifier(
+  dataset: string,
+  options: { epochs?: number; seed?: number; out?: string; dataDir?: string; log?: (m: string) => void } = {},
+): Promise<{ model: FeatureClassifier; info: ClassifierInfo; path: string }> {
+  const { epochs = 6, seed = 0, out = classifierPath(dataset), log = () => {} } = options;
+  const train = await loadDataset(dataset, { split: "train", dataDir: options.dataDir });
+  const test = await loadDataset(dataset, { split: "test", dataDir: options.dataDir });
+  manualSeed(seed);
+  const model = new FeatureClassifier(train.numClasses);
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const loader = new DataLoader(train, { batchSize: 128, seed });
+  const schedule = new LRScheduler(opt, 1e-3, "linear", { totalSteps: epochs * loader.batchesPerEpoch });
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    let total = 0;
+    for (let b = 0; b < loader.batchesPerEpoch; b++) {
+      schedule.apply(epoch * loader.batchesPerEpoch + b);
+      total += tidy(() => {
+        const { images, labels } = loader.next();
+        const loss = crossEntropy(model.forward(images), labels!);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss.item();
+      });
+      if (b % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    log(`epoch ${epoch + 1}/${epochs}: mean loss ${(total / loader.batchesPerEpoch).toFixed(4)}`);
+  }
+  loader.dispose();
+  const testLoader = new DataLoader(test, { batchSize: test.length, seed: 0 });
+  const { images, labels } = testLoader.next();
+  const testAccuracy = accuracy(model, images, labels!);
+  images.dispose();
+  labels?.dispose();
+  testLoader.dispose();
+  const info: ClassifierInfo = { dataset, testAccuracy, epochs, seed };
+  saveSafetensors(out, model.stateDict(), { classifier: JSON.stringify(info) });
+  log(`test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.length} images; saved to ${out}`);
+  return { model, info, path: out };
+}

@@ -1,0 +1,176 @@
+// The evaluation report: every score on gantry's classifier features for a set of generated
+// images, beside the real-versus-real floor (10,000 training images against the 10,000 test
+// images). Real-data features and the floor are cached per dataset and classifier.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor, cdist, keep, loadSafetensors, manualSeed, saveSafetensors, tidy } from "../engine/index.js";
+import { cacheDir, loadDataset } from "../data/index.js";
+import { loadClassifier, imagesOf, classifierPath, type FeatureClassifier } from "./classifier.js";
+import { frechetDistance, inceptionScore, kernelInceptionDistance, meanCov, precisionRecall, densityCoverage } from "./scores.js";
+import { modeStats, type ModeStats } from "./modes.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+export interface Scores {
+  /** Fréchet distance on gantry's classifier features: "FID (MNIST classifier)", not Inception FID. */
+  fid: number;
+  kid: number;
+  kidStd: number;
+  /** The Inception-Score analogue from the classifier's predictions. */
+  is: number;
+  isStd: number;
+  precision: number;
+  recall: number;
+  density: number;
+  /** Naeem et al.'s coverage of the real feature manifold. */
+  featureCoverage: number;
+}
+
+export interface EvalReport extends Scores {
+  dataset: string;
+  classifier: string;
+  count: number;
+  modes: ModeStats;
+  /** Classes covered (the headline mode count). */
+  coverage: number;
+  collapsed: boolean;
+  /** For conditional samples: how often the classifier agrees with the label G was given. */
+  labelAccuracy: number | null;
+  /** Samples within RMS pixel distance 0.05 (on a 0..1 scale) of a training image. */
+  memorized: number;
+  floor: Scores & { coverage: number };
+}
+
+interface RealData {
+  train: Tensor; // features of 10,000 training images
+  trainImages: Tensor; // all training images, for the memorization check
+  test: Tensor; // features of the 10,000 test images
+  floor: Scores & { coverage: number };
+  classifier: FeatureClassifier;
+  classifierFile: string;
+}
+
+const cache = new Map<string, RealData>();
+
+function scores(real: Tensor, fake: Tensor, fakeLogits: Tensor): Scores {
+  const [a, b] = [meanCov(real), meanCov(fake)];
+  const fid = frechetDistance(a, b);
+  for (const s of [a, b]) {
+    s.mean.dispose();
+    s.cov.dispose();
+  }
+  const kid = kernelInceptionDistance(real, fake);
+  const is = inceptionScore(fakeLogits);
+  const pr = precisionRecall(real, fake);
+  const dc = densityCoverage(real, fake);
+  return { fid, kid: kid.mean, kidStd: kid.std, is: is.mean, isStd: is.std, ...pr, density: dc.density, featureCoverage: dc.coverage };
+}
+
+/** Features of the dataset's images, the floor, and the classifier: computed once, then cached. */
+export async function realData(dataset: string): Promise<RealData> {
+  const known = cache.get(dataset);
+  if (known) return known;
+  const file = classifierPath(dataset);
+  const { model } = loadClassifier(dataset, file);
+  const digest = existsSync(file) ? createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12) : "none";
+  const path = join(cacheDir(), "stats", `${dataset}-${digest}.safetensors`);
+  const trainSet = await loadDataset(dataset, { split: "train" });
+  const trainImages = keep(imagesOf(trainSet));
+  let train: Tensor;
+  let test: Tensor;
+  let floor: RealData["floor"];
+  if (existsSync(path)) {
+    const { tensors, metadata } = loadSafetensors(path);
+    [train, test] = [keep(tensors.train), keep(tensors.test)];
+    floor = JSON.parse(metadata.floor) as RealData["floor"];
+  } else {
+    manualSeed(0);
+    const testImages = imagesOf(await loadDataset(dataset, { split: "test" }), 10_000);
+    const firstTrain = trainImages.narrow(0, 0, 10_000);
+    const t = model.embed(firstTrain);
+    const u = model.embed(testImages);
+    [train, test] = [keep(t.features), keep(u.features)];
+    const testClasses = u.logits.argmax(1).toArray();
+    floor = { ...scores(train, test, u.logits), coverage: modeStats(testClasses, 10).covered };
+    for (const x of [t.logits, u.logits, testImages, firstTrain]) x.dispose();
+    saveSafetensors(path, { train, test }, { floor: JSON.stringify(floor) });
+  }
+  const data = { train, test, floor, classifier: model, classifierFile: file, trainImages };
+  cache.set(dataset, data);
+  return data;
+}
+
+/** Fraction of samples within RMS pixel distance `rms` (0..1 scale) of some training image. */
+export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.05, maxSamples = 2000): number {
+  const n = Math.min(samples.shape[0], maxSamples);
+  const pixels = samples.shape.slice(1).reduce((a, b) => a * b, 1);
+  const threshold = rms * 2 * Math.sqrt(pixels); // images live in [-1, 1]: twice the 0..1 scale
+  let near = 0;
+  for (let i = 0; i < n; i += 500) {
+    near += tidy(() => {
+      const q = samples.narrow(0, i, Math.min(500, n - i)).flatten(1);
+      let best: Tensor | null = null;
+      for (let j = 0; j < trainImages.shape[0]; j += 10_000) {
+        const d = cdist(q, trainImages.narrow(0, j, Math.min(10_000, trainImages.shape[0] - j)).flatten(1)).min(1).values;
+        best = best ? best.minimum(d) : d;
+      }
+      return best!.le(threshold).to({ dtype: "float32" }).sum().item();
+    });
+  }
+  return near / n;
+}
+
+/** Every score for generated images (N, 1, 28, 28) in [-1, 1]; `labels` are G's, for conditional samples. */
+export async function evaluate(samples: Tensor, dataset: string, labels?: Tensor | null): Promise<EvalReport> {
+  const real = await realData(dataset);
+  const images = samples.to({ device: "cpu", dtype: "float32" });
+  const { features, logits } = real.classifier.embed(images);
+  const predicted = tidy(() => logits.argmax(1));
+  const modes = modeStats(predicted.toArray(), 10);
+  const labelAccuracy = labels ? tidy(() => predicted.eq(labels.to("cpu")).to({ dtype: "float32" }).mean().item()) : null;
+  manualSeed(0);
+  const report: EvalReport = {
+    dataset,
+    classifier: real.classifierFile,
+    count: samples.shape[0],
+    ...scores(real.train, features, logits),
+    modes,
+    coverage: modes.covered,
+    collapsed: modes.collapsed,
+    labelAccuracy,
+    memorized: memorizedFraction(images, real.trainImages),
+    floor: real.floor,
+  };
+  for (const t of [features, logits, predicted]) t.dispose();
+  if (images !== samples) images.dispose();
+  return report;
+}
+
+/** The report as a table: each score beside the real-versus-real floor. */
+export function formatReport(r: EvalReport): string {
+  const name = r.dataset === "mnist" ? "MNIST" : "Fashion-MNIST";
+  const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  const rows: [string, string, string][] = [
+    [`FID (${name} classifier)`, f(r.fid), f(r.floor.fid)],
+    ["KID", `${f(r.kid, 4)} ± ${f(r.kidStd, 4)}`, `${f(r.floor.kid, 4)} ± ${f(r.floor.kidStd, 4)}`],
+    [`IS analogue (${name} classifier)`, `${f(r.is, 2)} ± ${f(r.isStd, 2)}`, `${f(r.floor.is, 2)} ± ${f(r.floor.isStd, 2)}`],
+    ["precision (k=3)", f(r.precision), f(r.floor.precision)],
+    ["recall (k=3)", f(r.recall), f(r.floor.recall)],
+    ["density (k=5)", f(r.density), f(r.floor.density)],
+    ["coverage (k=5)", f(r.featureCoverage), f(r.floor.featureCoverage)],
+    ["classes covered", `${r.coverage}/10`, `${r.floor.coverage}/10`],
+  ];
+  const lines = [
+    `${r.count} samples of ${r.dataset}, scored with gantry's own classifier (${r.classifier});`,
+    "FID and IS here are not comparable with Inception FID and IS.",
+    "",
+    `${"metric".padEnd(34)}${"samples".padEnd(22)}real vs real (train vs test)`,
+    ...rows.map(([m, a, b]) => `${m.padEnd(34)}${a.padEnd(22)}${b}`),
+    "",
+    `class histogram: ${r.modes.histogram.join(" ")}  (KL to data ${f(r.modes.klToData)})`,
+    `mode collapse: ${r.collapsed ? `YES (class ${r.modes.dominant.label} at ${f(r.modes.dominant.ratio, 1)}x its share; ${r.coverage}/10 classes covered)` : "no"}`,
+    `memorized (RMS pixel distance < 0.05 from a training image): ${f(r.memorized * 100, 2)}%`,
+  ];
+  if (r.labelAccuracy !== null) lines.push(`label accuracy (classifier agrees with G's label): ${f(r.labelAccuracy * 100, 2)}%`);
+  return lines.join("\n");
+}

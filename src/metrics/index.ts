@@ -1,0 +1,5 @@
+// metrics: gantry's own feature classifiers and the scores computed on their features.
+export { FeatureClassifier, loadClassifier, trainClassifier, classifierPath, imagesOf, accuracy, FEATURE_DIM, type ClassifierInfo } from "./classifier.js";
+export { frechetDistance, kernelInceptionDistance, inceptionScore, precisionRecall, densityCoverage, meanCov } from "./scores.js";
+export { modeStats, toyModeStats, type ModeStats, type ToyModeStats } from "./modes.js";
+export { evaluate, formatReport, realData, memorizedFraction, type EvalReport, type Scores } from "./evaluate.js";
