@@ -34,7 +34,8 @@ test("real test images score near the real-vs-real floor and are not collapsed",
   assert.ok(report.fid < 3 * report.floor.fid + 1, `FID ${report.fid}, floor ${report.floor.fid}`);
   assert.ok(report.precision > 0.6 && report.recall > 0.6, `precision ${report.precision}, recall ${report.recall}`);
   assert.ok(report.labelAccuracy! > 0.98, `label accuracy ${report.labelAccuracy}`);
-  assert.ok(report.memorized === 0, "test images are not training images");
+  // No MNIST test digit lies within RMS 0.025 of a training digit (the nearest is at 0.035).
+  assert.equal(report.memorized, 0);
   assert.match(formatReport(report), /FID \(MNIST classifier\)/);
 });
 

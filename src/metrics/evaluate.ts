@@ -36,7 +36,7 @@ export interface EvalReport extends Scores {
   collapsed: boolean;
   /** For conditional samples: how often the classifier agrees with the label G was given. */
   labelAccuracy: number | null;
-  /** Samples within RMS pixel distance 0.05 (on a 0..1 scale) of a training image. */
+  /** Samples within RMS pixel distance 0.025 (on a 0..1 scale) of a training image. */
   memorized: number;
   floor: Scores & { coverage: number };
 }
@@ -101,7 +101,7 @@ export async function realData(dataset: string): Promise<RealData> {
 }
 
 /** Fraction of samples within RMS pixel distance `rms` (0..1 scale) of some training image. */
-export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.05, maxSamples = 2000): number {
+export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.025, maxSamples = 2000): number {
   const n = Math.min(samples.shape[0], maxSamples);
   const pixels = samples.shape.slice(1).reduce((a, b) => a * b, 1);
   const threshold = rms * 2 * Math.sqrt(pixels); // images live in [-1, 1]: twice the 0..1 scale
@@ -169,7 +169,7 @@ export function formatReport(r: EvalReport): string {
     "",
     `class histogram: ${r.modes.histogram.join(" ")}  (KL to data ${f(r.modes.klToData)})`,
     `mode collapse: ${r.collapsed ? `YES (class ${r.modes.dominant.label} at ${f(r.modes.dominant.ratio, 1)}x its share; ${r.coverage}/10 classes covered)` : "no"}`,
-    `memorized (RMS pixel distance < 0.05 from a training image): ${f(r.memorized * 100, 2)}%`,
+    `memorized (RMS pixel distance < 0.025 from a training image): ${f(r.memorized * 100, 2)}%`,
   ];
   if (r.labelAccuracy !== null) lines.push(`label accuracy (classifier agrees with G's label): ${f(r.labelAccuracy * 100, 2)}%`);
   return lines.join("\n");

@@ -101,3 +101,37 @@ test("config errors name every bad field at once", () => {
   );
   assert.throws(() => createGan({ preset: "toy-ring8", model: { conditional: true } }), /ring8 has no labels to condition on/);
 });
+
+test("periodic evaluation appends scores, warns on mode collapse, and keeps the best checkpoint", async () => {
+  const toyDir = tmp();
+  const lines: string[] = [];
+  const progress = new Progress(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) as unknown as NodeJS.WriteStream, false);
+  const trainer = await Trainer.create(createGan(config(8, { preset: "toy-ring8", log: { evalEvery: 4, evalCount: 500 } })), { runDir: toyDir, progress });
+  const collapses: number[] = [];
+  trainer.on("collapse", (e) => collapses.push(e.step));
+  await trainer.run();
+  trainer.dispose();
+  const evals = readFileSync(join(toyDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.eval);
+  assert.deepEqual(evals.map((r) => r.step), [4, 8]);
+  assert.ok(evals.every((r) => typeof r.eval.modesCaptured === "number"));
+  // Eight steps from a fresh start cannot have spread over the ring: collapse is flagged.
+  assert.deepEqual(collapses, [4, 8]);
+  assert.ok(lines.some((l) => /warning: mode collapse at step 4: \d\/8 modes captured/.test(l)));
+
+  const mnistDir = tmp();
+  await train(mnistDir, config(8, { log: { evalEvery: 4, evalCount: 200 } }));
+  const scores = readFileSync(join(mnistDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.eval);
+  assert.deepEqual(scores.map((r) => r.step), [4, 8]);
+  for (const r of scores) for (const k of ["fid", "kid", "coverage"]) assert.equal(typeof r.eval[k], "number", k);
+  const best = JSON.parse(readFileSync(join(mnistDir, "best.json"), "utf8"));
+  assert.equal(best.fid, Math.min(...scores.map((r) => r.eval.fid)));
+  assert.equal(loadCheckpoint(join(mnistDir, "checkpoints", "best.safetensors")).step, best.step);
+});
+
+test("evaluation during training leaves the run exactly as it would be without it", async () => {
+  const [plain, evaluated] = [tmp(), tmp()];
+  await train(plain, config(8, { preset: "toy-ring8" }));
+  await train(evaluated, config(8, { preset: "toy-ring8", log: { evalEvery: 3, evalCount: 500 } }));
+  const losses = (dir: string) => stats(dir).filter((r) => "dLoss" in r).map((r) => [r.dLoss, r.gLoss]);
+  assert.deepEqual(losses(evaluated), losses(plain));
+});
