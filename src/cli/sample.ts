@@ -75,6 +75,7 @@ export const sample: Command = {
         return;
       }
       if (samples.ndim !== 4) throw new ConfigError([{ path: "--format", message: "idx holds images; this generator makes 2-D points" }]);
+      if (samples.shape[1] !== 1) throw new ConfigError([{ path: "--format", message: `idx holds grayscale images; this generator makes ${samples.shape[1]} channels: use --format png` }]);
       const { data, shape: [n, h, w] } = toBytes(samples);
       writeIdx(out, { data, shape: [n, h, w] });
       console.log(`wrote ${n} images (${h}x${w}) to ${out}`);

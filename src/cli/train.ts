@@ -30,7 +30,7 @@ export const train: Command = {
   options: {
     preset: { type: "string" as const, description: "a preset (gantry list shows them); default mnist-mlp" },
     config: { type: "string" as const, description: "a JSON file of config overrides" },
-    dataset: { type: "string" as const, description: "mnist, fashion-mnist, ring8 or grid25" },
+    dataset: { type: "string" as const, description: "mnist, fashion-mnist, ring8, grid25 or folder" },
     "data-dir": { type: "string" as const, description: "a folder holding the dataset's IDX files" },
     epochs: { type: "string" as const, description: "passes over the data" },
     steps: { type: "string" as const, description: "total D steps (counted from the run's start when resuming)" },

@@ -44,7 +44,7 @@ export function parseIdx(raw: Uint8Array, source: string): IdxArray {
     const how = actual < expected ? "truncated" : "longer than its header says";
     throw new DataError(`${source}: ${how}: dimensions [${shape.join(", ")}] need ${expected} bytes of data, the file has ${actual}`);
   }
-  return { data: bytes.subarray(headerLength), shape };
+  return { data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerLength, expected), shape };
 }
 
 export function readIdx(path: string): IdxArray {

@@ -3,3 +3,4 @@ export { readIdx, writeIdx, parseIdx, encodeIdx, type IdxArray } from "./idx.js"
 export { loadDataset, cacheDir, datasetSpecs, type ImageDataset, type LoadOptions, type Split } from "./datasets.js";
 export { DataLoader, epochOrder, type Batch, type LoaderPosition } from "./loader.js";
 export { toyDistributions, sampleToy, type ToyDistribution } from "./toy.js";
+export { loadImageFolder, type ImageFolderOptions } from "./image-folder.js";

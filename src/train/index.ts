@@ -1,7 +1,7 @@
 // train: configs, presets, the Gan, the trainer, checkpoints and the generator export.
 import { loadCheckpoint, latestCheckpoint } from "./checkpoint.js";
 import { buildGenerator, type ModelShape } from "../models/index.js";
-import { dataShapes } from "./gan.js";
+import { dataShapeOf } from "./gan.js";
 import { sampleFrom, type LoadedGenerator, type GeneratorCard } from "./export.js";
 
 export { defaults, validate, merge, type GanConfig, type DeepPartial } from "./config.js";
@@ -16,7 +16,7 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
   const path = latestCheckpoint(runDir);
   const state = loadCheckpoint(path);
   const { config } = state;
-  const { dataShape, numClasses } = dataShapes[config.data.dataset];
+  const { dataShape, numClasses } = dataShapeOf(config.data);
   const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
   const G = buildGenerator(config.model.generator, shape);
   G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);

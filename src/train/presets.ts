@@ -74,6 +74,10 @@ export const presets: Record<string, Preset> = {
       { description: `${p.description}, on Fashion-MNIST`, overrides: { ...p.overrides, data: { dataset: "fashion-mnist" } } },
     ]),
   ),
+  "folder-dcgan": {
+    description: "DCGAN on a folder of your PNG or JPEG images (--data-dir DIR) at 64 px, RGB; 32 px with data.imageSize",
+    overrides: { data: { dataset: "folder", imageSize: 64, channels: 3 }, model: dcgan, train: { epochs: 25 } },
+  },
   "toy-ring8": toy("ring8"),
   "toy-grid25": toy("grid25"),
 };
