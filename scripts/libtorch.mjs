@@ -9,7 +9,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-const debianLibDir = "/usr/lib/x86_64-linux-gnu";
 
 function hasHeaders(includeDir) {
   return existsSync(join(includeDir, "ATen", "ATen.h"));
@@ -22,8 +21,8 @@ function fromPrefix(prefix, source) {
   return { source, include: [include, join(include, "torch", "csrc", "api", "include")], lib, cxx11Abi: null };
 }
 
-function fromPython() {
-  const python = process.env.PYTHON || "python3";
+function fromPython(env) {
+  const python = env.PYTHON || "python3";
   let out;
   try {
     out = execFileSync(
@@ -39,29 +38,32 @@ function fromPython() {
   return found && { ...found, cxx11Abi };
 }
 
-function fromDebian() {
-  if (!hasHeaders("/usr/include") || !existsSync(join(debianLibDir, "libc10.so"))) return null;
+function fromDebian(prefix) {
+  const include = join(prefix, "include");
+  const lib = join(prefix, "lib", "x86_64-linux-gnu");
+  if (!hasHeaders(include) || !existsSync(join(lib, "libc10.so"))) return null;
   return {
-    source: "Debian libtorch-dev (/usr)",
-    include: ["/usr/include", "/usr/include/torch/csrc/api/include"],
-    lib: debianLibDir,
+    source: `Debian libtorch-dev (${prefix})`,
+    include: [include, join(include, "torch", "csrc", "api", "include")],
+    lib,
     cxx11Abi: true,
   };
 }
 
-export function findLibtorch() {
-  const dir = process.env.LIBTORCH_DIR;
+/** env and debianPrefix are there for tests; the build uses the defaults. */
+export function findLibtorch({ env = process.env, debianPrefix = "/usr" } = {}) {
+  const dir = env.LIBTORCH_DIR;
   if (dir) {
     const found = fromPrefix(dir, `LIBTORCH_DIR=${dir}`);
     if (!found) throw new Error(`LIBTORCH_DIR=${dir} has no include/ATen/ATen.h and lib/libc10.so: point it at an unpacked libtorch.`);
     return found;
   }
-  const found = fromPython() ?? fromDebian();
+  const found = fromPython(env) ?? fromDebian(debianPrefix);
   if (found) return found;
   throw new Error(
     "gantry could not find libtorch. It looked, in order, at:\n" +
       "  1. LIBTORCH_DIR (unset): set it to an unpacked libtorch folder holding include/ and lib/;\n" +
-      `  2. a pip-installed PyTorch: \`${process.env.PYTHON || "python3"} -c "import torch"\` failed (pip install torch, or set PYTHON);\n` +
+      `  2. a pip-installed PyTorch: \`${env.PYTHON || "python3"} -c "import torch"\` failed (pip install torch, or set PYTHON);\n` +
       "  3. Debian's libtorch-dev under /usr: not installed (sudo apt-get install libtorch-dev).",
   );
 }

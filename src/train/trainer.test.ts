@@ -135,3 +135,45 @@ test("evaluation during training leaves the run exactly as it would be without i
   const losses = (dir: string) => stats(dir).filter((r) => "dLoss" in r).map((r) => [r.dLoss, r.gLoss]);
   assert.deepEqual(losses(evaluated), losses(plain));
 });
+
+test("stabilizers run together: label smoothing, instance noise, DiffAugment, separate rates, clipping, and the EMA generator is exported", async () => {
+  const dir = tmp();
+  await train(dir, config(4, {
+    preset: "mnist-dcgan",
+    loss: { realLabel: 0.9 },
+    train: { emaDecay: 0.9, gradClip: 0.5, instanceNoise: 0.1, diffAugment: true, lrG: 1e-4, lrD: 3e-4, batchSize: 8 },
+  }));
+  for (const r of stats(dir)) assert.ok(Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss));
+  const state = loadCheckpoint(join(dir, "checkpoints", "step-00000004.safetensors"));
+  assert.ok(state.tensors.G_ema, "the checkpoint holds G_ema");
+  assert.equal(state.optG.hyper.lr, 1e-4);
+  assert.equal(state.optD.hyper.lr, 3e-4);
+  const exported = E.loadSafetensors(join(dir, "generator.safetensors")).tensors;
+  const name = "net.1.weight";
+  assert.deepEqual(exported[name].toArray(), state.tensors.G_ema![name].toArray(), "the export is the EMA generator");
+  assert.notDeepEqual(exported[name].toArray(), state.tensors.G[name].toArray());
+});
+
+test("the Wasserstein loss clips the critic's weights to [-0.01, 0.01]", async () => {
+  const dir = tmp();
+  await train(dir, config(3, { loss: { name: "wasserstein" } }));
+  const D = loadCheckpoint(join(dir, "checkpoints", "step-00000003.safetensors")).tensors.D;
+  E.tidy(() => {
+    for (const [k, t] of Object.entries(D)) assert.ok(t.abs().max().item() <= 0.01 + 1e-7, k);
+  });
+});
+
+test("on a terminal the progress bar shows epoch, step, it/s, ETA and losses; off one, plain lines", () => {
+  let text = "";
+  const sink = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as NodeJS.WriteStream;
+  const tty = new Progress(sink, true);
+  tty.bar({ step: 50, totalSteps: 200, epoch: 1, epochs: 4, dLoss: 1.25, gLoss: 0.75, itPerSec: 10 });
+  assert.match(text, /epoch 1\/4 step 50\/200 10\.0 it\/s ETA 00:15 D 1\.250 G 0\.750/);
+  tty.line("Epoch [1/4], Step [50/50], D_loss: 1.2500, G_loss: 0.7500");
+  assert.match(text, /\r\x1b\[2KEpoch \[1\/4\]/, "a log line clears the bar first");
+  text = "";
+  const plain = new Progress(sink, false);
+  plain.bar({ step: 1, totalSteps: 2, epoch: 1, epochs: 1, dLoss: 0, gLoss: 0, itPerSec: 1 });
+  plain.line("a plain line");
+  assert.equal(text, "a plain line\n");
+});

@@ -1,0 +1,28 @@
+// The native build's libtorch finder: its order, and the error that names all three places.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { repoRoot } from "./helpers.js";
+
+const finder = join(repoRoot, "scripts", "libtorch.mjs");
+const run = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [finder, "--json"], { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+
+test("LIBTORCH_DIR comes first, and a wrong one is named", () => {
+  const r = run({ LIBTORCH_DIR: "/no/such/libtorch" });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /LIBTORCH_DIR=\/no\/such\/libtorch has no include\/ATen\/ATen\.h and lib\/libc10\.so/);
+});
+
+test("with no pip torch, Debian's libtorch-dev is found", () => {
+  const r = run({ PYTHON: "/bin/false" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).source, "Debian libtorch-dev (/usr)");
+});
+
+test("when nothing is found, the error names all three places", async () => {
+  const { findLibtorch } = (await import(finder)) as { findLibtorch: (o: { env: Record<string, string>; debianPrefix: string }) => unknown };
+  assert.throws(() => findLibtorch({ env: { PYTHON: "/bin/false" }, debianPrefix: "/no/such/prefix" }), (e: Error) =>
+    /LIBTORCH_DIR \(unset\)/.test(e.message) && /pip-installed PyTorch/.test(e.message) && /libtorch-dev/.test(e.message));
+});
