@@ -125,6 +125,16 @@ c10::IValue toScalar(const OpEntry& op, const ArgSpec& spec, const Napi::Value& 
   return c10::IValue(d);
 }
 
+// A JS array converted element by element.
+template <typename T, typename Convert>
+c10::List<T> listOf(const OpEntry& op, const ArgSpec& spec, const Napi::Value& v, const char* expected, Convert convert) {
+  Napi::Array a = toArray(op, spec, v, expected);
+  c10::List<T> list;
+  list.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) list.push_back(convert(op, spec, a.Get(i)));
+  return list;
+}
+
 c10::IValue toIValue(const OpEntry& op, const ArgSpec& spec, const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) {
     if (v.IsUndefined() && spec.defaultValue) return *spec.defaultValue;
@@ -145,46 +155,21 @@ c10::IValue toIValue(const OpEntry& op, const ArgSpec& spec, const Napi::Value& 
       return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
     case Kind::Generator:
       badArg(op, spec, "null (gantry uses the default generator)");
-    case Kind::TensorList: {
-      Napi::Array a = toArray(op, spec, v, "an array of tensors");
-      c10::List<at::Tensor> list;
-      list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); i++) list.push_back(toTensor(op, spec, a.Get(i)));
-      return list;
-    }
-    case Kind::OptTensorList: {
-      Napi::Array a = toArray(op, spec, v, "an array of tensors or nulls");
-      c10::List<c10::optional<at::Tensor>> list;
-      list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); i++) {
-        Napi::Value e = a.Get(i);
-        list.push_back(e.IsNull() || e.IsUndefined() ? c10::optional<at::Tensor>() : toTensor(op, spec, e));
-      }
-      return list;
-    }
-    case Kind::IntList: {
+    case Kind::TensorList:
+      return listOf<at::Tensor>(op, spec, v, "an array of tensors", toTensor);
+    case Kind::OptTensorList:
+      return listOf<c10::optional<at::Tensor>>(op, spec, v, "an array of tensors or nulls",
+          [](const OpEntry& o, const ArgSpec& s, const Napi::Value& e) {
+            return e.IsNull() || e.IsUndefined() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(toTensor(o, s, e));
+          });
+    case Kind::IntList:
       // An int where an int list is expected repeats it, as `int[2] stride=1` does in Python.
       if (v.IsNumber()) return c10::List<int64_t>({toInt(op, spec, v)});
-      Napi::Array a = toArray(op, spec, v, "an array of integers");
-      c10::List<int64_t> list;
-      list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); i++) list.push_back(toInt(op, spec, a.Get(i)));
-      return list;
-    }
-    case Kind::FloatList: {
-      Napi::Array a = toArray(op, spec, v, "an array of numbers");
-      c10::List<double> list;
-      list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); i++) list.push_back(toDouble(op, spec, a.Get(i)));
-      return list;
-    }
-    case Kind::BoolList: {
-      Napi::Array a = toArray(op, spec, v, "an array of booleans");
-      c10::List<bool> list;
-      list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); i++) list.push_back(toBool(op, spec, a.Get(i)));
-      return list;
-    }
+      return listOf<int64_t>(op, spec, v, "an array of integers", toInt);
+    case Kind::FloatList:
+      return listOf<double>(op, spec, v, "an array of numbers", toDouble);
+    case Kind::BoolList:
+      return listOf<bool>(op, spec, v, "an array of booleans", toBool);
     case Kind::Unsupported:
       break;
   }

@@ -1,30 +1,19 @@
 // gantry eval and gantry classifier: score a generator, or train the classifier that scores.
 import type { Command } from "./main.js";
-import { numberFlag, requireDir } from "./main.js";
+import { numberFlag } from "./main.js";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
 import { toyDistributions } from "../data/toy.js";
-import { loadGenerator, generatorFromCheckpoint, type LoadedGenerator } from "../train/index.js";
 import { evaluate, formatReport, toyModeStats, trainClassifier } from "../metrics/index.js";
 import { ConfigError } from "../errors.js";
-import { labelsPath } from "./sample.js";
+import { labelsPath, generatorFromFlags } from "./sample.js";
 
 /** Images from an IDX file (gzipped or not), scaled from 0..255 to [-1, 1]: (N, 1, H, W). */
 function idxImages(path: string): Tensor {
   const { data, shape } = readIdx(path);
   if (shape.length !== 3) throw new ConfigError([{ path: "--samples", message: `${path} holds shape [${shape.join(", ")}], expected images (N, H, W)` }]);
   return tidy(() => tensor(data, { dtype: "uint8", shape: [shape[0], 1, shape[1], shape[2]] }).to({ dtype: "float32" }).div(127.5).sub(1));
-}
-
-function openGenerator(values: Record<string, unknown>): LoadedGenerator | null {
-  if (values.generator) return loadGenerator(values.generator as string);
-  if (values.run) {
-    const run = requireDir(values.run as string, "--run");
-    return existsSync(join(run, "generator.safetensors")) ? loadGenerator(run) : generatorFromCheckpoint(run);
-  }
-  return null;
 }
 
 export const evalCommand: Command = {
@@ -45,7 +34,7 @@ export const evalCommand: Command = {
     if (given.length !== 1) throw new ConfigError([{ path: "--run/--generator/--samples", message: "give exactly one of them" }]);
     manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
     const count = numberFlag(values, "count", { integer: true, min: 10 }) ?? 10_000;
-    const loaded = openGenerator(values);
+    const loaded = values.samples === undefined ? generatorFromFlags(values.run as string | undefined, values.generator as string | undefined) : null;
     let dataset = (values.dataset as string | undefined) ?? loaded?.card.dataset ?? "mnist";
     const toy = toyDistributions[dataset];
     if (toy && loaded) {

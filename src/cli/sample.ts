@@ -19,16 +19,18 @@ const source = {
   device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
 } as const;
 
+/** The generator behind --generator FILE, or --run RUN_DIR (its export, else its newest checkpoint). */
+export function generatorFromFlags(run: string | undefined, file: string | undefined): LoadedGenerator {
+  if (file !== undefined) return loadGenerator(file);
+  requireDir(run!, "--run");
+  return existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
+}
+
 function openGenerator(values: Record<string, unknown>): LoadedGenerator {
   const run = values.run as string | undefined;
   const file = values.generator as string | undefined;
   if ((run === undefined) === (file === undefined)) throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
-  let loaded: LoadedGenerator;
-  if (file !== undefined) loaded = loadGenerator(file);
-  else {
-    requireDir(run!, "--run");
-    loaded = existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
-  }
+  const loaded = generatorFromFlags(run, file);
   const device = values.device as string | undefined;
   if (device) loaded.G.to(resolveDevice(device));
   manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
