@@ -279,8 +279,8 @@ export class Trainer {
       }
       if (this.step % config.log.checkpointEvery === 0 || this.step === total) this.checkpoint();
       if (config.log.evalEvery && this.step % config.log.evalEvery === 0) await this.evaluate();
-      // Let the event loop breathe: signals, output, and the GC's finalizers.
-      if (this.step % 50 === 0) await new Promise((r) => setImmediate(r));
+      // Let the event loop run between steps (a few microseconds): Ctrl-C, output, the GC's finalizers.
+      await new Promise((r) => setImmediate(r));
     }
     this.progress.end();
     const exported = exportGenerator(this.runDir, this.gan, this.ema ? (this.ema.shadow as Generator) : this.gan.G, this.step);
