@@ -73,6 +73,28 @@ for (const preset of Object.keys(presets)) {
   });
 }
 
+test("eval scores a run and an IDX file of samples, as a table or one JSON line", () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "run");
+  ok("train", "--preset", "mnist-cgan", "--steps", "3", "--batch-size", "8", "--out", dir);
+  const report = JSON.parse(ok("eval", "--run", dir, "--count", "300", "--json"));
+  for (const k of ["fid", "kid", "coverage", "collapsed", "precision", "recall", "density", "featureCoverage", "is", "memorized", "labelAccuracy"]) {
+    assert.ok(k in report, `--json has ${k}`);
+  }
+  assert.equal(typeof report.collapsed, "boolean");
+  assert.ok(report.floor.fid < report.fid, "an untrained generator is far above the real-vs-real floor");
+  const idx = join(dir, "s-images-idx3-ubyte.gz");
+  ok("sample", "--run", dir, "--count", "300", "--format", "idx", "--out", idx);
+  const table = ok("eval", "--samples", idx);
+  assert.match(table, /FID \(MNIST classifier\)/);
+  assert.match(table, /real vs real/);
+  assert.match(table, /label accuracy/, "the labels file beside the samples is found");
+  const toy = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "toy");
+  ok("train", "--preset", "toy-ring8", "--steps", "3", "--out", toy);
+  const modes = JSON.parse(ok("eval", "--run", toy, "--json"));
+  assert.equal(modes.numModes, 8);
+  assert.equal(modes.collapsed, true);
+});
+
 test("list shows every preset, model and loss", () => {
   const out = ok("list");
   for (const name of Object.keys(presets)) assert.match(out, new RegExp(`^  ${name} `, "m"));

