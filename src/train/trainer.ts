@@ -212,7 +212,7 @@ export class Trainer {
     if (loss.clip) clipWeights(D.parameters(), loss.clip);
 
     // 2. Update G: maximize log D(G(z)), once every nCritic D steps
-    let gLoss = NaN;
+    let gLoss: Tensor | null = null;
     if ((this.step + 1) % config.train.nCritic === 0) {
       let gFake = fake;
       let gLabels = fakeLabels;
@@ -234,14 +234,16 @@ export class Trainer {
       this.optG.step();
       this.ema?.update(G);
       this.generatorSteps++;
-      gLoss = g.item();
+      gLoss = g;
     }
     if (logging) {
       const score = (out: Tensor) => noGrad(() => (loss.probabilistic ? adversarial(out).sigmoid() : adversarial(out)).mean().item());
       stats.dReal = score(realOut);
       stats.dFake = score(fakeOut);
     }
-    return { dLoss: dLoss.item(), gLoss, stats };
+    // One read of both losses: on a GPU each read waits for the device.
+    const [d, gl] = gLoss ? stack([dLoss.detach(), gLoss.detach()]).toArray() : [dLoss.item(), NaN];
+    return { dLoss: d, gLoss: gl, stats };
   }
 
   /** Trains until totalSteps, writing logs, samples and checkpoints as it goes. */
