@@ -9,7 +9,7 @@ import { GanError } from "../errors.js";
 export type Scalar = number | boolean;
 export type Dims = number | readonly number[];
 
-const MEAN = 1; // at::Reduction::Mean
+/** at::Reduction codes, as the loss ops take them. */
 export const reductions = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof reductions;
 
@@ -400,5 +400,3 @@ export class Tensor implements Owned, Disposable {
     return this;
   }
 }
-
-export { MEAN };

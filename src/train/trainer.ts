@@ -80,7 +80,8 @@ export class Trainer {
   /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1). */
   lastGLoss = NaN;
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
-  #fixed: { z: Tensor; labels?: Tensor } = { z: zeros([0]) };
+  /** The noise (and labels) behind every sample grid; set by #start or #restore. */
+  #fixed!: { z: Tensor; labels?: Tensor };
   readonly #batchedD: boolean;
   #schedules: LRScheduler[] = [];
   #lastLog = { time: Date.now(), step: 0 };
