@@ -1,9 +1,9 @@
 // IDX files (LeCun's MNIST format), gzipped or not: a magic number 0x0000 TT DD (TT the element
 // type, DD the dimension count), DD big-endian uint32 sizes, then the elements row-major.
-import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { DataError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { readBytes } from "../util/read-file.js";
 
 /** uint8 elements with their shape: images (N, H, W) or labels (N). */
 export interface IdxArray {
@@ -48,13 +48,7 @@ export function parseIdx(raw: Uint8Array, source: string): IdxArray {
 }
 
 export function readIdx(path: string): IdxArray {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (err) {
-    throw new DataError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  return parseIdx(raw, path);
+  return parseIdx(readBytes(path, DataError), path);
 }
 
 export function encodeIdx({ data, shape }: IdxArray): Uint8Array {

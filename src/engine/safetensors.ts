@@ -4,12 +4,12 @@
 //   N bytes   JSON: {"__metadata__": {str: str}, NAME: {"dtype", "shape", "data_offsets": [begin, end]}}
 //             padded with spaces to a multiple of 8
 //   the rest  the tensors' bytes, little-endian, row-major; offsets count from here
-import { readFileSync } from "node:fs";
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
 import { dtypeCode, type DType } from "./dtype.js";
 import { CheckpointError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { readBytes } from "../util/read-file.js";
 
 // rank: the position of the dtype in the reference implementation's Dtype enum, by which it
 // orders tensors in a file (highest first, then by name).
@@ -105,11 +105,5 @@ export function deserialize(bytes: Uint8Array, source = "safetensors data"): { t
 }
 
 export function loadSafetensors(path: string): { tensors: TensorDict; metadata: Metadata } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new CheckpointError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  return deserialize(bytes, path);
+  return deserialize(readBytes(path, CheckpointError), path);
 }
