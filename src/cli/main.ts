@@ -31,7 +31,7 @@ function help(): string {
   ].join("\n");
 }
 
-function commandHelp(name: string, c: Command): string {
+function commandHelp(c: Command): string {
   const lines = Object.entries(c.options).map(([flag, o]) => {
     const value = o.type === "string" ? ` ${flag.toUpperCase().replace(/-/g, "_")}` : "";
     return `  --${flag}${value}`.padEnd(30) + o.description;
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new ConfigError([{ path: "command", message: `usage: ${command.usage}` }]);
     }
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(commandHelp(name, command));
+      console.log(commandHelp(command));
       return 0;
     }
     let values: Record<string, string | boolean | undefined>;

@@ -9,7 +9,6 @@ import { cacheDir, loadDataset } from "../data/index.js";
 import { loadClassifier, imagesOf, classifierPath, type FeatureClassifier } from "./classifier.js";
 import { frechetDistance, inceptionScore, kernelInceptionDistance, meanCov, precisionRecall, densityCoverage } from "./scores.js";
 import { modeStats, type ModeStats } from "./modes.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
 
 export interface Scores {
   /** Fréchet distance on gantry's classifier features: "FID (MNIST classifier)", not Inception FID. */
