@@ -42,11 +42,29 @@ Napi::Value guarded(Napi::Env env, F&& body) {
   } catch (const c10::IndexError& e) {
     kind = "index";
     message = e.what_without_backtrace();
+  } catch (const c10::ValueError& e) {
+    kind = "value";
+    message = e.what_without_backtrace();
+  } catch (const c10::TypeError& e) {
+    kind = "type";
+    message = e.what_without_backtrace();
+  } catch (const c10::NotImplementedError& e) {
+    kind = "notImplemented";
+    message = e.what_without_backtrace();
+  } catch (const c10::OutOfMemoryError& e) {
+    kind = "outOfMemory";
+    message = e.what_without_backtrace();
+  } catch (const c10::LinAlgError& e) {
+    kind = "linalg";
+    message = e.what_without_backtrace();
   } catch (const c10::Error& e) {
     message = e.what_without_backtrace();
   } catch (const ArgError& e) {
     kind = "argument";
     message = e.what();
+  } catch (const std::bad_alloc&) {
+    kind = "outOfMemory";
+    message = "out of memory (std::bad_alloc)";
   } catch (const std::exception& e) {
     message = e.what();
   }

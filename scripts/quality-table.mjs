@@ -18,7 +18,7 @@ for (const row of rows) {
     toy.push(`| ${name} | ${r.modesCaptured}/${r.numModes} | ${f(r.highQualityFraction * 100, 1)}% | ${r.collapsed ? "yes" : "no"} | ${minutes} | ${command} |`);
   } else {
     floor = r.floor;
-    image.push(`| ${name} | ${f(r.fid, 2)} | ${f(r.kid, 4)} | ${f(r.is, 2)} | ${f(r.precision)} | ${f(r.recall)} | ${f(r.density)} | ${f(r.featureCoverage)} | ${r.coverage}/10 | ${r.collapsed ? "yes" : "no"} | ${r.labelAccuracy === null ? "–" : f(r.labelAccuracy * 100, 1) + "%"} | ${f(r.memorized * 100, 2)}% | ${minutes} | ${command} |`);
+    image.push(`| ${name} | ${f(r.fid, 2)} | ${f(r.kid, 4)} | ${f(r.is, 2)} | ${f(r.precision)} | ${f(r.recall)} | ${f(r.density)} | ${f(r.coverage)} | ${r.classesCovered}/10 | ${r.collapsed ? "yes" : "no"} | ${r.labelAccuracy === null ? "–" : f(r.labelAccuracy * 100, 1) + "%"} | ${f(r.memorized * 100, 2)}% | ${minutes} | ${command} |`);
   }
 }
 console.log(`# Quality of gantry's presets
@@ -43,7 +43,7 @@ samples within RMS pixel distance 0.025 of a training image (no MNIST test image
 | run | FID (MNIST clf.) | KID | IS analogue | precision | recall | density | coverage | classes | collapsed | label acc. | memorized | minutes | reproduce |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${image.join("\n")}
-| *real vs real: 10,000 train vs 10,000 test images* | ${f(floor.fid, 2)} | ${f(floor.kid, 4)} | ${f(floor.is, 2)} | ${f(floor.precision)} | ${f(floor.recall)} | ${f(floor.density)} | ${f(floor.featureCoverage)} | ${floor.coverage}/10 | | | | | |
+| *real vs real: 10,000 train vs 10,000 test images* | ${f(floor.fid, 2)} | ${f(floor.kid, 4)} | ${f(floor.is, 2)} | ${f(floor.precision)} | ${f(floor.recall)} | ${f(floor.density)} | ${f(floor.coverage)} | ${floor.classesCovered}/10 | | | | | |
 
 ## Toy 2-D mixtures
 

@@ -77,7 +77,7 @@ test("eval scores a run and an IDX file of samples, as a table or one JSON line"
   const dir = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "run");
   ok("train", "--preset", "mnist-cgan", "--steps", "3", "--batch-size", "8", "--out", dir);
   const report = JSON.parse(ok("eval", "--run", dir, "--count", "300", "--json"));
-  for (const k of ["fid", "kid", "coverage", "collapsed", "precision", "recall", "density", "featureCoverage", "is", "memorized", "labelAccuracy"]) {
+  for (const k of ["fid", "kid", "coverage", "classesCovered", "collapsed", "precision", "recall", "density", "is", "memorized", "labelAccuracy"]) {
     assert.ok(k in report, `--json has ${k}`);
   }
   assert.equal(typeof report.collapsed, "boolean");
@@ -113,9 +113,9 @@ test("bad flags and values exit 2 with a message naming the field", () => {
   const cases: [string[], RegExp][] = [
     [["train", "--bogus"], /Unknown option '--bogus'/],
     [["train", "--preset", "nope"], /preset: unknown preset 'nope'/],
-    [["train", "--epochs", "2.5"], /--epochs: expected an integer >= 1, got '2.5'/],
-    [["train", "--loss", "square"], /loss\.name: must be one of .*got "square"/],
-    [["train", "--config", join(dir, "bad.json")], /^(?=[\s\S]*train\.batchSize: must be a positive integer, got -3)(?=[\s\S]*train\.optimiser: unknown field)/],
+    [["train", "--epochs", "2.5"], /--epochs \(train\.epochs\): expected an integer, got 2\.5/],
+    [["train", "--loss", "square"], /--loss \(loss\.name\): must be one of .*got "square"/],
+    [["train", "--config", join(dir, "bad.json")], /^(?=[\s\S]*train\.batchSize: must be > 0, got -3)(?=[\s\S]*train\.optimiser: unknown field)/],
     [["train", "--config", join(dir, "broken.json")], /broken\.json is not valid JSON/],
     [["train", "--config", join(dir, "missing.json")], /cannot read .*missing\.json \(ENOENT\)/],
     [["train", "--data-dir", dir, "--steps", "1"], new RegExp(`${dir}: no mnist train data there: expected train-images-idx3-ubyte`)],

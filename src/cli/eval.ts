@@ -4,7 +4,8 @@ import { numberFlag } from "./main.js";
 import { existsSync } from "node:fs";
 import { Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
-import { toyDistributions } from "../data/toy.js";
+import { datasetNames, datasetOf } from "../data/registry.js";
+import { assertSamplesFit } from "../train/memory.js";
 import { evaluate, formatReport, toyModeStats, trainClassifier } from "../metrics/index.js";
 import { ConfigError } from "../errors.js";
 import { labelsPath, generatorFromFlags } from "./sample.js";
@@ -13,8 +14,12 @@ import { labelsPath, generatorFromFlags } from "./sample.js";
 function idxImages(path: string): Tensor {
   const { data, shape } = readIdx(path);
   if (shape.length !== 3) throw new ConfigError([{ path: "--samples", message: `${path} holds shape [${shape.join(", ")}], expected images (N, H, W)` }]);
+  if (shape[1] !== 28 || shape[2] !== 28) throw new ConfigError([{ path: "--samples", message: `${path} holds ${shape[1]}x${shape[2]} images; the classifiers score 28x28 images` }]);
   return tidy(() => tensor(data, { dtype: "uint8", shape: [shape[0], 1, shape[1], shape[2]] }).to({ dtype: "float32" }).div(127.5).sub(1));
 }
+
+/** The datasets gantry has a feature classifier for. */
+const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 
 export const evalCommand: Command = {
   summary: "score generated images with gantry's classifier: FID, KID, IS, precision/recall, density/coverage, modes",
@@ -35,11 +40,13 @@ export const evalCommand: Command = {
     manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
     const count = numberFlag(values, "count", { integer: true, min: 10 }) ?? 10_000;
     const loaded = values.samples === undefined ? generatorFromFlags(values.run as string | undefined, values.generator as string | undefined) : null;
+    if (loaded) assertSamplesFit(loaded.G, loaded.shape, count);
     let dataset = (values.dataset as string | undefined) ?? loaded?.card.dataset ?? "mnist";
-    const toy = toyDistributions[dataset];
+    if (!datasetNames.includes(dataset as never)) throw new ConfigError([{ path: "--dataset", message: `unknown dataset '${dataset}': expected one of ${scored().join(", ")}` }]);
+    const toy = datasetOf(dataset).toy;
     if (toy && loaded) {
       const stats = tidy(() => toyModeStats(loaded.sample(count).samples, toy));
-      const out = { dataset, ...stats, coverage: stats.modesCaptured, fid: null, kid: null };
+      const out = { dataset, ...stats, fid: null, kid: null };
       console.log(values.json ? JSON.stringify(out) : [
         `${dataset}: ${stats.modesCaptured}/${stats.numModes} modes captured (at least 20% of a mode's expected share within 3 std)`,
         `high-quality samples (within 3 std of a mode): ${(stats.highQualityFraction * 100).toFixed(1)}%`,
@@ -47,7 +54,7 @@ export const evalCommand: Command = {
       ].join("\n"));
       return;
     }
-    if (dataset !== "mnist" && dataset !== "fashion-mnist") throw new ConfigError([{ path: "--dataset", message: `must be mnist or fashion-mnist, got '${dataset}'` }]);
+    if (!datasetOf(dataset).classifier) throw new ConfigError([{ path: "--dataset", message: `gantry has no classifier for ${dataset} yet: it scores ${scored().join(", ")}` }]);
     let images: Tensor;
     let labels: Tensor | null = null;
     if (loaded) {
@@ -77,7 +84,7 @@ export const classifier: Command = {
   },
   async run(values) {
     const dataset = values.dataset as string | undefined;
-    if (dataset !== "mnist" && dataset !== "fashion-mnist") throw new ConfigError([{ path: "--dataset", message: `must be mnist or fashion-mnist, got ${JSON.stringify(dataset)}` }]);
+    if (dataset !== "mnist" && dataset !== "fashion-mnist") throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
     await trainClassifier(dataset, {
       epochs: numberFlag(values, "epochs", { integer: true, min: 1 }),
       seed: numberFlag(values, "seed", { integer: true, min: 0 }),

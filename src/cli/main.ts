@@ -1,23 +1,26 @@
-// The gantry command line: thin commands over the library. A GanError prints its message and
-// exits 2; anything else is a bug and prints its stack.
+// The gantry command line: thin commands over the library. The user's mistakes and the
+// environment's refusals (a GanError, or a system error such as ENOSPC or EACCES) print one line
+// and exit 2; anything else is a bug: one line and exit 1. GANTRY_DEBUG=1 adds the stack.
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { GanError, ConfigError } from "../errors.js";
+import { GanError, ConfigError, EnvironmentError } from "../errors.js";
 import { train } from "./train.js";
 import { sample, interpolate } from "./sample.js";
 import { list } from "./list.js";
 import { evalCommand, classifier } from "./eval.js";
+import { config } from "./config.js";
 
 export interface Command {
   summary: string;
   usage: string;
-  /** Flags, all taking a value except booleans; parsed strictly. */
-  options: Record<string, { type: "string" | "boolean"; description: string }>;
-  run(values: Record<string, string | boolean | undefined>): Promise<void> | void;
+  /** Flags, all taking a value except booleans; parsed strictly. `multiple` flags repeat. */
+  options: Record<string, { type: "string" | "boolean"; description: string; multiple?: boolean }>;
+  /** Runs the command; a number is the exit code (0 when nothing is returned). */
+  run(values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> | number | void;
 }
 
-const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, list };
+const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, config, list };
 
 function help(): string {
   return [
@@ -33,7 +36,7 @@ function help(): string {
 
 function commandHelp(c: Command): string {
   const lines = Object.entries(c.options).map(([flag, o]) => {
-    const value = o.type === "string" ? ` ${flag.toUpperCase().replace(/-/g, "_")}` : "";
+    const value = o.type === "string" ? ` ${flag === "set" ? "PATH=VALUE" : flag.toUpperCase().replace(/-/g, "_")}` : "";
     return `  --${flag}${value}`.padEnd(30) + o.description;
   });
   return [`usage: ${c.usage}`, "", c.summary, "", "options:", ...lines, "  --help".padEnd(30) + "show this help"].join("\n");
@@ -57,23 +60,32 @@ export async function main(argv: string[]): Promise<number> {
       console.log(commandHelp(command));
       return 0;
     }
-    let values: Record<string, string | boolean | undefined>;
+    let values: Record<string, string | boolean | string[] | undefined>;
     try {
-      const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type }]));
-      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+      const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type, multiple: o.multiple ?? false }]));
+      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
     } catch (err) {
       throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
     }
-    await command.run(values);
-    return 0;
+    return (await command.run(values)) ?? 0;
   } catch (err) {
-    if (err instanceof GanError) {
-      console.error(`gantry ${name ?? ""}: ${err.message}`);
-      return 2;
-    }
-    console.error(err);
-    return 1;
+    return reportError(name, err);
   }
+}
+
+/** Prints a failure as one line (the stack too with GANTRY_DEBUG=1); returns the exit code. */
+export function reportError(command: string, thrown: unknown): number {
+  const err = EnvironmentError.from(thrown) ?? thrown;
+  const debug = Boolean(process.env.GANTRY_DEBUG && process.env.GANTRY_DEBUG !== "0");
+  if (err instanceof GanError) {
+    console.error(`gantry ${command}: ${err.message}`);
+    if (debug) console.error(err.stack);
+    return 2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`gantry ${command}: internal error: ${message.split("\n")[0]}`);
+  console.error(debug ? (err instanceof Error ? err.stack : String(err)) : "this is a bug in gantry: run again with GANTRY_DEBUG=1 for the stack, and report it");
+  return 1;
 }
 
 /** A number flag, or a ConfigError naming it. */

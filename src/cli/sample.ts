@@ -10,6 +10,7 @@ import { saveSamples } from "../train/samples.js";
 import { loadGenerator, type LoadedGenerator } from "../train/export.js";
 import { generatorFromCheckpoint } from "../train/index.js";
 import { ConfigError } from "../errors.js";
+import { assertSamplesFit } from "../train/memory.js";
 
 const source = {
   run: { type: "string" as const, description: "a run directory (its export, else its newest checkpoint)" },
@@ -67,6 +68,7 @@ export const sample: Command = {
     if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
     const count = numberFlag(values, "count", { integer: true, min: 1 }) ?? 64;
     const loaded = openGenerator(values);
+    assertSamplesFit(loaded.G, loaded.shape, count);
     const classLabel = classFlag(values, loaded);
     const out = values.out as string;
     tidy(() => {

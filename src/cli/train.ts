@@ -1,104 +1,84 @@
 // gantry train: train a preset or a config file, or resume a run.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "./main.js";
-import { numberFlag, requireDir } from "./main.js";
-import { createGan, resolveConfig, Trainer, type DeepPartial, type GanConfig } from "../train/index.js";
+import { createGan, merge, resolveConfig, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
-
-function readConfigFile(path: string): DeepPartial<GanConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError([{ path: "--config", message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code})` }], { cause: err });
-  }
-  try {
-    return JSON.parse(text) as DeepPartial<GanConfig>;
-  } catch (err) {
-    throw new ConfigError([{ path: "--config", message: `${path} is not valid JSON: ${(err as Error).message}` }], { cause: err });
-  }
-}
+import { describeField, fieldFlags, overridesFromFlags, readConfigFile } from "./config-flags.js";
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
+const fieldOptions = Object.fromEntries(
+  Object.entries(fieldFlags).map(([flag, path]) => [flag, { type: "string" as const, description: describeField(path) }]),
+);
+
+/** Exit codes after a stop by signal, as a shell reports them: 128 + the signal's number. */
+const signalExit = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export const train: Command = {
   summary: "train a GAN: a preset, a config file, or resume a run",
-  usage: "gantry train --preset mnist-mlp [--epochs N | --steps N] [--out DIR] ...  |  gantry train --resume RUN_DIR [--steps N]",
+  usage: "gantry train --preset mnist-mlp [--epochs N | --steps N] [--set PATH=VALUE ...] [--out DIR [--overwrite]]  |  gantry train --resume RUN_DIR [--steps N]",
   options: {
-    preset: { type: "string" as const, description: "a preset (gantry list shows them); default mnist-mlp" },
-    config: { type: "string" as const, description: "a JSON file of config overrides" },
-    dataset: { type: "string" as const, description: "mnist, fashion-mnist, ring8, grid25 or folder" },
-    "data-dir": { type: "string" as const, description: "a folder holding the dataset's IDX files" },
-    epochs: { type: "string" as const, description: "passes over the data" },
-    steps: { type: "string" as const, description: "total D steps (counted from the run's start when resuming)" },
-    "batch-size": { type: "string" as const, description: "images per batch" },
-    "lr-g": { type: "string" as const, description: "G's learning rate" },
-    "lr-d": { type: "string" as const, description: "D's learning rate" },
-    loss: { type: "string" as const, description: "minimax, non-saturating, least-squares, hinge, wasserstein, wgan-gp or r1" },
-    loop: { type: "string" as const, description: "fast (default) or tutorial" },
-    seed: { type: "string" as const, description: "random seed" },
-    device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
-    out: { type: "string" as const, description: "the run directory; default runs/PRESET-TIMESTAMP" },
-    resume: { type: "string" as const, description: "continue the run in this directory from its newest checkpoint" },
+    preset: { type: "string", description: "a preset (gantry list shows them); default mnist-mlp" },
+    config: { type: "string", description: "a JSON file of config overrides (docs/config.md lists every field)" },
+    set: { type: "string", multiple: true, description: "set any config field, e.g. --set train.emaDecay=0.999 (repeatable; docs/config.md)" },
+    ...fieldOptions,
+    out: { type: "string", description: "the run directory; default runs/PRESET-TIMESTAMP" },
+    overwrite: { type: "boolean", description: "with --out: delete the run already in that directory and start afresh" },
+    resume: { type: "string", description: "continue the run in this directory from its newest intact checkpoint" },
   },
   async run(values) {
-    const overrides: DeepPartial<GanConfig> = { data: {}, train: {}, loss: {} };
-    if (values.dataset !== undefined) overrides.data!.dataset = values.dataset as GanConfig["data"]["dataset"];
-    if (values["data-dir"] !== undefined) overrides.data!.dataDir = values["data-dir"] as string;
-    const t = overrides.train!;
-    t.epochs = numberFlag(values, "epochs", { integer: true, min: 1 });
-    t.steps = numberFlag(values, "steps", { integer: true, min: 1 });
-    t.batchSize = numberFlag(values, "batch-size", { integer: true, min: 1 });
-    t.lrG = numberFlag(values, "lr-g", { min: 0 });
-    t.lrD = numberFlag(values, "lr-d", { min: 0 });
-    t.seed = numberFlag(values, "seed", { integer: true, min: 0 });
-    if (values.loop !== undefined) t.loop = values.loop as GanConfig["train"]["loop"];
-    if (values.device !== undefined) t.device = values.device as string;
-    if (values.loss !== undefined) overrides.loss!.name = values.loss as GanConfig["loss"]["name"];
-
+    const { overrides, given } = overridesFromFlags(values);
+    const resume = values.resume !== undefined;
+    let trainer: Trainer;
     let runDir: string;
-    let config: GanConfig;
-    if (values.resume !== undefined) {
-      runDir = requireDir(values.resume as string, "--resume");
-      if (values.preset || values.config) throw new ConfigError([{ path: "--resume", message: "takes its config from the run; drop --preset and --config" }]);
-      const saved = JSON.parse(readFileSync(join(runDir, "config.json"), "utf8")) as GanConfig;
-      config = resolveConfig(saved.preset, { ...saved, ...{ data: { ...saved.data, ...overrides.data }, train: { ...saved.train, ...definedOnly(t) } } });
-    } else {
-      const file = values.config ? readConfigFile(values.config as string) : {};
-      const preset = (values.preset as string | undefined) ?? (file.preset as string | undefined) ?? (values.config ? null : "mnist-mlp");
-      config = resolveConfig(preset, merge2(file, overrides));
-      runDir = (values.out as string | undefined) ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`);
+    try {
+      const resolved = resolve(values, overrides, given);
+      runDir = resolved.runDir;
+      trainer = await Trainer.create(createGan(resolved.config), { runDir, resume, overwrite: values.overwrite === true, resumeChanges: resolved.changes });
+    } catch (err) {
+      // Name the flag beside the config path it sets: "--epochs (train.epochs): ...".
+      if (!(err instanceof ConfigError)) throw err;
+      throw new ConfigError(err.issues.map((i) => ({ ...i, path: labelOf(given, i.path) })), { cause: err });
     }
-    const gan = createGan(config);
-    const trainer = await Trainer.create(gan, { runDir, resume: values.resume !== undefined });
-    const stop = () => {
-      trainer.progress.line("interrupted: writing a checkpoint; resume with gantry train --resume " + runDir);
-      trainer.checkpoint();
-      process.exit(130);
+    trainer.progress.line(`config: ${join(runDir, "config.json")}`);
+    // Ctrl-C and SIGTERM (docker stop, systemd, Slurm, timeout) finish the step and checkpoint.
+    let signal: keyof typeof signalExit | null = null;
+    const stop = (s: keyof typeof signalExit) => () => {
+      signal = s;
+      trainer.requestStop(`interrupted (${s})`);
     };
-    process.once("SIGINT", stop);
+    const handlers = { SIGINT: stop("SIGINT"), SIGTERM: stop("SIGTERM") };
+    for (const [s, h] of Object.entries(handlers)) process.once(s, h);
     try {
       await trainer.run();
     } finally {
-      process.off("SIGINT", stop);
+      for (const [s, h] of Object.entries(handlers)) process.off(s, h);
       trainer.dispose();
     }
+    const stoppedBy = signal as keyof typeof signalExit | null;
+    return stoppedBy ? signalExit[stoppedBy] : 0;
   },
 };
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** "--epochs (train.epochs)" for a path a flag set; "--set PATH" for --set; the path otherwise. */
+function labelOf(given: Map<string, string>, path: string): string {
+  const flag = given.get(path);
+  return !flag ? path : flag.startsWith("--set") ? flag : `${flag} (${path})`;
 }
 
-/** Flags over a config file: only the flags actually given. */
-function merge2(file: DeepPartial<GanConfig>, flags: DeepPartial<GanConfig>): DeepPartial<GanConfig> {
-  return {
-    ...file,
-    data: { ...file.data, ...definedOnly(flags.data ?? {}) },
-    train: { ...file.train, ...definedOnly(flags.train ?? {}) },
-    loss: { ...file.loss, ...definedOnly(flags.loss ?? {}) },
-  };
+/** The run directory, its config and (on resume) the fields this resume changes. */
+function resolve(values: Record<string, unknown>, overrides: ConfigOverrides, given: Map<string, string>): { runDir: string; config: GanConfig; changes?: Record<string, unknown> } {
+  const resume = values.resume as string | undefined;
+  if (resume !== undefined) {
+    for (const flag of ["preset", "config", "out", "overwrite"]) {
+      if (values[flag] !== undefined) throw new ConfigError([{ path: `--${flag}`, message: "cannot be used with --resume: a resumed run keeps its directory and its config (to train something else, start a new run)" }]);
+    }
+    return { runDir: resume, ...resumeConfig(resume, overrides, given) };
+  }
+  const file: ConfigOverrides = values.config ? readConfigFile(values.config as string) : {};
+  const preset = (values.preset as string | undefined) ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
+  const config = resolveConfig(preset, merge(file, overrides));
+  return { runDir: (values.out as string | undefined) ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`), config };
 }

@@ -24,13 +24,21 @@ interface Decoded {
   rgba: Uint8Array;
 }
 
+/** The most pixels an image may declare: 40 megapixels (an 8000x5000 photo) decode to 160 MB of RGBA. */
+export const MAX_PIXELS = 40_000_000;
+
 function decode(path: string): Decoded {
   const bytes = readFileSync(path);
   if (extname(path).toLowerCase() === ".png") {
+    // The header's size is read before decoding, so a tiny file declaring a huge image is refused at once.
+    if (bytes.length >= 24 && bytes.toString("latin1", 12, 16) === "IHDR") {
+      const [w, h] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+      if (w * h > MAX_PIXELS) throw new DataError(`${path}: its header declares ${w}x${h} pixels, more than the ${MAX_PIXELS / 1e6} megapixels gantry decodes; shrink it first`);
+    }
     const png = PNG.sync.read(bytes);
     return { width: png.width, height: png.height, rgba: png.data };
   }
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512, maxResolutionInMP: MAX_PIXELS / 1e6 });
   return { width: img.width, height: img.height, rgba: img.data };
 }
 

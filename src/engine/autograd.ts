@@ -1,7 +1,6 @@
 // Autograd beyond backward(): grad() with createGraph for double backward (gradient penalties),
 // and grad-mode switches.
 import { native } from "./native.js";
-import { translate } from "./dispatch.js";
 import { Tensor } from "./tensor.js";
 
 export interface GradOptions {
@@ -18,19 +17,15 @@ export interface GradOptions {
 /** d(sum of outputs)/d(input) for each input, as torch.autograd.grad. */
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
-  try {
-    const grads = native.autogradGrad(
-      outs.map((t) => t.handle),
-      inputs.map((t) => t.handle),
-      options.gradOutputs ? options.gradOutputs.map((t) => t?.handle ?? null) : null,
-      options.retainGraph ?? null,
-      options.createGraph ?? false,
-      options.allowUnused ?? false,
-    );
-    return grads.map((h) => (h === null ? null : new Tensor(h)));
-  } catch (err) {
-    throw translate(err);
-  }
+  const grads = native.autogradGrad(
+    outs.map((t) => t.handle),
+    inputs.map((t) => t.handle),
+    options.gradOutputs ? options.gradOutputs.map((t) => t?.handle ?? null) : null,
+    options.retainGraph ?? null,
+    options.createGraph ?? false,
+    options.allowUnused ?? false,
+  );
+  return grads.map((h) => (h === null ? null : new Tensor(h)));
 }
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {

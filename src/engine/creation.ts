@@ -37,6 +37,7 @@ function inferShape(data: Nested): number[] {
  * A tensor from nested arrays or a typed array. A typed array is taken flat: pass `shape`.
  */
 export function tensor(data: Nested | ArrayBufferView, options: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
+  if (options.dtype !== undefined) dtypeCode(options.dtype); // an unknown dtype is a DTypeError, named
   const half = options.dtype === "bfloat16" || options.dtype === "float16";
   if (half && !(data instanceof Uint16Array)) {
     // Numbers for a 16-bit float dtype: libtorch rounds them from float32.
@@ -72,6 +73,9 @@ export function tensor(data: Nested | ArrayBufferView, options: TensorOptions & 
       ? BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v))))
       : new dtypes[dtype].array(values.map(Number));
   }
+  const needed = shape.reduce((a, b) => a * b, 1);
+  const given = (flat as unknown as ArrayLike<unknown>).length;
+  if (given !== needed) throw new ShapeError(`tensor(): ${given} values for shape [${shape.join(", ")}], which holds ${needed}`);
   let t = new Tensor(native.fromBuffer(flat, shape, dtypeCode(dtype)));
   if (options.device && options.device !== "cpu") {
     const moved = t.to({ device: options.device });

@@ -54,3 +54,23 @@ export function setRngState(state: Record<string, Uint8Array>): void {
 export function torchVersion(): string {
   return native.version();
 }
+
+/**
+ * Runs `fn` with libtorch's generators seeded with `seed`, then puts their previous states back,
+ * as torch.random.fork_rng does: code that needs its own reproducible randomness (evaluation,
+ * sampling) never disturbs the caller's stream.
+ */
+export function withSeed<T>(seed: number, fn: () => T): T {
+  const saved = getRngState();
+  manualSeed(seed);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    setRngState(saved);
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(() => setRngState(saved)) as T;
+  setRngState(saved);
+  return result;
+}

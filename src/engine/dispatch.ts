@@ -1,6 +1,7 @@
-// Calls ATen operators by name through the addon, and turns libtorch's failures into typed errors.
-import { native, type Arg, type Result } from "./native.js";
-import { DTypeError, EngineError, GanError, ShapeError } from "../errors.js";
+// Calls ATen operators through the addon, resolved once to an id; a failure names the op and the
+// shapes of its inputs.
+import { native, translate, type Arg, type Handle, type Result } from "./native.js";
+import { GanError } from "../errors.js";
 
 /** A lazily resolved ATen operator, named as in native_functions.yaml: "aten::add.Tensor". */
 export class Op {
@@ -25,7 +26,7 @@ export class Op {
     try {
       return native.call(id, args);
     } catch (err) {
-      throw translate(err);
+      throw opError(err, this.name, args);
     }
   }
 
@@ -35,7 +36,7 @@ export class Op {
     try {
       native.callVoid(id, args);
     } catch (err) {
-      throw translate(err);
+      throw opError(err, this.name, args);
     }
   }
 
@@ -53,17 +54,28 @@ export function op(name: string): Op {
   return found;
 }
 
-const shapeWords = /size|shape|dimension|mat1 and mat2|same number of|expected .*dim|must match|out of range|invalid for input of size|broadcast/i;
-const dtypeWords = /dtype|scalar type|expected .*(Float|Double|Long|Half|BFloat16|Byte|Bool)|promot|not implemented for '/i;
+/** The shapes of the tensor arguments, for error messages: "[2, 3], [4]". */
+function shapesOf(args: readonly Arg[]): string {
+  const shapes: string[] = [];
+  const visit = (a: Arg) => {
+    if (Array.isArray(a)) for (const x of a) visit(x);
+    else if (a !== null && typeof a === "object") {
+      try {
+        shapes.push(`[${native.meta(a as Handle)[0].join(", ")}]`);
+      } catch {
+        shapes.push("[disposed]");
+      }
+    }
+  };
+  for (const a of args) visit(a);
+  return shapes.join(", ");
+}
 
-/** Maps an error from the addon to gantry's classes, keeping libtorch's message. */
-export function translate(err: unknown): Error {
-  if (err instanceof GanError || !(err instanceof Error)) return err as Error;
-  const kind = (err as Error & { gantryKind?: string }).gantryKind;
-  if (kind === undefined) return err;
-  const message = err.message;
-  if (kind === "argument") return new GanError(message, { cause: err });
-  if (kind === "index" || shapeWords.test(message)) return new ShapeError(message, { cause: err });
-  if (dtypeWords.test(message)) return new DTypeError(message, { cause: err });
-  return new EngineError(message, { cause: err });
+/** An error from calling `opName` with `args`, typed and naming the op and its inputs' shapes. */
+function opError(err: unknown, opName: string, args: readonly Arg[]): Error {
+  const typed = translate(err);
+  if (!(typed instanceof GanError) || typed.message.startsWith(opName)) return typed;
+  const shapes = shapesOf(args);
+  const Ctor = typed.constructor as new (message: string, options?: { cause?: unknown }) => GanError;
+  return new Ctor(`${opName}: ${typed.message}${shapes ? ` (inputs ${shapes})` : ""}`, { cause: (typed as Error).cause ?? err });
 }

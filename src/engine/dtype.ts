@@ -1,5 +1,5 @@
 // Data types: gantry's names, libtorch's ScalarType codes, and the typed arrays that carry them.
-import { GanError } from "../errors.js";
+import { DTypeError, GanError } from "../errors.js";
 
 export const dtypes = {
   uint8: { code: 0, array: Uint8Array },
@@ -20,7 +20,7 @@ const byCode = new Map<number, DType>(Object.entries(dtypes).map(([name, d]) => 
 
 export function dtypeCode(dtype: DType): number {
   const entry = dtypes[dtype];
-  if (!entry) throw new GanError(`unknown dtype '${dtype}': expected one of ${Object.keys(dtypes).join(", ")}`);
+  if (!entry || !Object.hasOwn(dtypes, dtype)) throw new DTypeError(`unknown dtype '${dtype}': expected one of ${Object.keys(dtypes).join(", ")}`);
   return entry.code;
 }
 

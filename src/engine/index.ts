@@ -8,7 +8,7 @@ export {
 } from "./functional.js";
 export { grad, noGrad, enableGrad, isGradEnabled, type GradOptions } from "./autograd.js";
 export { tidy, keep, scope } from "./scope.js";
-export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, torchVersion } from "./device.js";
+export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, withSeed, getRngState, setRngState, torchVersion } from "./device.js";
 export { saveSafetensors, loadSafetensors, serialize, deserialize, type TensorDict, type Metadata } from "./safetensors.js";
 export { op, Op } from "./dispatch.js";
 export { type DType } from "./dtype.js";

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { EngineError } from "../errors.js";
+import { DTypeError, EngineError, GanError, NotImplementedError, OutOfMemoryError, ShapeError, ValueError } from "../errors.js";
 
 /** An opaque reference to one libtorch tensor, owned by a Tensor. */
 export type Handle = { readonly __handle: unique symbol };
@@ -56,4 +56,55 @@ function load(): Native {
   return addon;
 }
 
-export const native: Native = load();
+// A plain libtorch Error carries no finer type (TORCH_CHECK raises it for most shape and dtype
+// mistakes), so its wording is the only clue left: used for the base class alone.
+const shapeWords = /size|shape|dimension|mat1 and mat2|same number of|expected .*dim|must match|out of range|invalid for input of size|broadcast/i;
+const dtypeWords = /dtype|scalar type|expected .*(Float|Double|Long|Half|BFloat16|Byte|Bool)|promot/i;
+
+/** Keeps the first lines of libtorch's longest messages (the dispatcher lists every backend). */
+function trimmed(message: string): string {
+  const lines = message.split("\n");
+  return lines.length <= 6 ? message : `${lines.slice(0, 3).join("\n")}\n(${lines.length - 3} more lines of libtorch's message; GANTRY_DEBUG=1 shows them)`;
+}
+
+/** Maps an error thrown by the addon to gantry's classes by the C++ exception's type. */
+export function translate(err: unknown): Error {
+  if (err instanceof GanError || !(err instanceof Error)) return err as Error;
+  const kind = (err as Error & { gantryKind?: string }).gantryKind;
+  if (kind === undefined) return err;
+  const message = trimmed(err.message);
+  const options = { cause: err };
+  switch (kind) {
+    case "argument": return new GanError(message, options);
+    case "index": return new ShapeError(message, options);
+    case "value": return new ValueError(message, options);
+    case "type": return new DTypeError(message, options);
+    case "notImplemented": return new NotImplementedError(message, options);
+    case "outOfMemory": return new OutOfMemoryError(message, options);
+    default:
+      if (shapeWords.test(message)) return new ShapeError(message, options);
+      if (dtypeWords.test(message)) return new DTypeError(message, options);
+      return new EngineError(message, options);
+  }
+}
+
+/** Every addon function, throwing gantry's typed errors; the op calls add their own context. */
+function guard(addon: Native): Native {
+  const direct = new Set(["call", "callVoid"]);
+  return Object.fromEntries(
+    Object.entries(addon).map(([name, fn]) => [
+      name,
+      direct.has(name) || typeof fn !== "function"
+        ? fn
+        : (...args: unknown[]) => {
+            try {
+              return (fn as (...a: unknown[]) => unknown)(...args);
+            } catch (err) {
+              throw translate(err);
+            }
+          },
+    ]),
+  ) as unknown as Native;
+}
+
+export const native: Native = guard(load());

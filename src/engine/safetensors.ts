@@ -4,6 +4,7 @@
 //   N bytes   JSON: {"__metadata__": {str: str}, NAME: {"dtype", "shape", "data_offsets": [begin, end]}}
 //             padded with spaces to a multiple of 8
 //   the rest  the tensors' bytes, little-endian, row-major; offsets count from here
+import { createHash } from "node:crypto";
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
 import { dtypeCode, type DType } from "./dtype.js";
@@ -28,8 +29,19 @@ const formatName = Object.fromEntries(Object.entries(formatDtypes).map(([k, v]) 
 export type TensorDict = Record<string, Tensor>;
 export type Metadata = Record<string, string>;
 
+/**
+ * The metadata key under which gantry records the SHA-256 of a file's data section, so that a
+ * truncated or bit-flipped checkpoint is caught on load. Files without it load unchecked.
+ */
+export const DIGEST_KEY = "gantry-sha256";
+
+export interface SerializeOptions {
+  /** Record the data section's SHA-256 in the metadata (verified by deserialize). */
+  digest?: boolean;
+}
+
 /** Serializes tensors to safetensors bytes, ordered as the reference implementation orders them. */
-export function serialize(tensors: TensorDict, metadata?: Metadata): Uint8Array[] {
+export function serialize(tensors: TensorDict, metadata?: Metadata, options: SerializeOptions = {}): Uint8Array[] {
   const entries = Object.entries(tensors).map(([name, t]) => {
     const format = formatName[t.dtype];
     if (!format) throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${t.dtype}, which the format cannot hold`);
@@ -39,16 +51,19 @@ export function serialize(tensors: TensorDict, metadata?: Metadata): Uint8Array[
   // tensor starts aligned to its element size.
   entries.sort((a, b) => b.rank - a.rank || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   const blobs: Uint8Array[] = [];
+  const tensorHeaders: Record<string, unknown> = {};
   let offset = 0;
   for (const { name, t, format } of entries) {
     const data = t.data();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: format, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    tensorHeaders[name] = { dtype: format, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;
     blobs.push(bytes);
   }
+  const meta = { ...metadata, ...(options.digest ? { [DIGEST_KEY]: digestOf(blobs) } : {}) };
+  if (Object.keys(meta).length) header.__metadata__ = meta;
+  Object.assign(header, tensorHeaders);
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = Buffer.from(json);
@@ -57,8 +72,14 @@ export function serialize(tensors: TensorDict, metadata?: Metadata): Uint8Array[
   return [prefix, headerBytes, ...blobs];
 }
 
-export function saveSafetensors(path: string, tensors: TensorDict, metadata?: Metadata): void {
-  writeFileAtomic(path, serialize(tensors, metadata));
+function digestOf(blobs: readonly Uint8Array[]): string {
+  const hash = createHash("sha256");
+  for (const b of blobs) hash.update(b);
+  return hash.digest("hex");
+}
+
+export function saveSafetensors(path: string, tensors: TensorDict, metadata?: Metadata, options?: SerializeOptions): void {
+  writeFileAtomic(path, serialize(tensors, metadata, options));
 }
 
 /** Parses safetensors bytes; `source` names the file in errors. */
@@ -79,6 +100,18 @@ export function deserialize(bytes: Uint8Array, source = "safetensors data"): { t
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Metadata;
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) fail("its __metadata__ is not a JSON object");
+  // The data section must end where the last tensor ends: fewer bytes is a truncated file.
+  const dataEnd = Object.entries(header).reduce((end, [name, raw]) => {
+    const offsets = name === "__metadata__" ? null : (raw as { data_offsets?: unknown })?.data_offsets;
+    return Array.isArray(offsets) && Number.isInteger(offsets[1]) ? Math.max(end, offsets[1] as number) : end;
+  }, 0);
+  if (dataEnd > dataLength) fail(`it is truncated: its header needs ${dataEnd} bytes of tensor data, the file holds ${dataLength}`);
+  const digest = metadata[DIGEST_KEY];
+  if (digest !== undefined) {
+    const actual = digestOf([new Uint8Array(bytes.buffer, bytes.byteOffset + dataStart, dataLength)]);
+    if (actual !== digest) fail(`its tensor data does not match the SHA-256 recorded when it was written (corrupted on disk?)`);
+  }
   const tensors: TensorDict = {};
   try {
     for (const [name, raw] of Object.entries(header)) {

@@ -4,7 +4,7 @@ import { native, type Handle, type Result } from "./native.js";
 import { op } from "./dispatch.js";
 import { track, type Owned } from "./scope.js";
 import { dtypeCode, dtypeName, dtypes, type DType, type TypedArrayOf } from "./dtype.js";
-import { GanError } from "../errors.js";
+import { GanError, ShapeError } from "../errors.js";
 
 export type Scalar = number | boolean;
 export type Dims = number | readonly number[];
@@ -25,6 +25,11 @@ function wrapAll(hs: Result): Tensor[] {
 /** The handle of a tensor, or a number passed through as a Scalar. */
 function arg(x: Tensor | Scalar): Handle | Scalar {
   return x instanceof Tensor ? x.handle : x;
+}
+
+/** Sizes given as PyTorch takes them: varargs `reshape(64, 784)` or one array `reshape([64, 784])`. */
+function sizes(args: readonly number[] | readonly [readonly number[]]): readonly number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? (args[0] as readonly number[]) : (args as readonly number[]);
 }
 
 export class Tensor implements Owned, Disposable {
@@ -110,6 +115,8 @@ export class Tensor implements Owned, Disposable {
 
   /** The value of a one-element tensor. */
   item(): number {
+    const n = this.size;
+    if (n !== 1) throw new ShapeError(`item(): the tensor has ${n} elements (shape [${this.shape.join(", ")}]); item() reads a one-element tensor`);
     return native.item(this.handle);
   }
 
@@ -137,6 +144,9 @@ export class Tensor implements Owned, Disposable {
   }
 
   backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    if (!gradient && this.size !== 1) {
+      throw new ShapeError(`backward(): the tensor has shape [${this.shape.join(", ")}]; without a gradient argument backward() needs a scalar (reduce it with sum() or mean())`);
+    }
     native.backward(this.handle, gradient?.handle ?? null, options.retainGraph ?? null, options.createGraph ?? false);
   }
 
@@ -279,6 +289,18 @@ export class Tensor implements Owned, Disposable {
   argmax(dim?: number, keepdim = false): Tensor {
     return wrap(op("aten::argmax").call([this.handle, dim ?? null, keepdim]));
   }
+  /** Whether every element is non-zero (true), as a bool scalar tensor. */
+  all(): Tensor {
+    return wrap(op("aten::all").call([this.handle]));
+  }
+  /** Whether any element is non-zero (true), as a bool scalar tensor. */
+  any(): Tensor {
+    return wrap(op("aten::any").call([this.handle]));
+  }
+  /** Elementwise: true where the value is neither NaN nor infinite. */
+  isfinite(): Tensor {
+    return wrap(op("aten::isfinite").call([this.handle]));
+  }
   /** The p-norm of all elements (2 by default). */
   norm(p = 2): Tensor {
     return wrap(op("aten::norm.Scalar").call([this.handle, p]));
@@ -286,14 +308,14 @@ export class Tensor implements Owned, Disposable {
 
   // --- shape ---------------------------------------------------------------------------------
 
-  view(...shape: number[]): Tensor {
-    return wrap(op("aten::view").call([this.handle, shape]));
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::view").call([this.handle, sizes(shape)]));
   }
-  reshape(...shape: number[]): Tensor {
-    return wrap(op("aten::reshape").call([this.handle, shape]));
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::reshape").call([this.handle, sizes(shape)]));
   }
-  permute(...dims: number[]): Tensor {
-    return wrap(op("aten::permute").call([this.handle, dims]));
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::permute").call([this.handle, sizes(dims)]));
   }
   transpose(dim0: number, dim1: number): Tensor {
     return wrap(op("aten::transpose.int").call([this.handle, dim0, dim1]));
@@ -313,8 +335,8 @@ export class Tensor implements Owned, Disposable {
       ? wrap(op("aten::squeeze").call([this.handle]))
       : wrap(op("aten::squeeze.dim").call([this.handle, dim]));
   }
-  expand(...shape: number[]): Tensor {
-    return wrap(op("aten::expand").call([this.handle, shape]));
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::expand").call([this.handle, sizes(shape)]));
   }
   /** Elements start..start+length along dim, as a view. */
   narrow(dim: number, start: number, length: number): Tensor {
@@ -332,8 +354,8 @@ export class Tensor implements Owned, Disposable {
   gather(dim: number, index: Tensor): Tensor {
     return wrap(op("aten::gather").call([this.handle, dim, index.handle]));
   }
-  flip(...dims: number[]): Tensor {
-    return wrap(op("aten::flip").call([this.handle, dims]));
+  flip(...dims: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::flip").call([this.handle, sizes(dims)]));
   }
 
   // --- in place, for optimizers and initializers ---------------------------------------------

@@ -30,7 +30,7 @@ test("real test images score near the real-vs-real floor and are not collapsed",
   const { images, labels } = await testImages(2000);
   const report = await evaluate(images, "mnist", labels);
   assert.equal(report.collapsed, false);
-  assert.equal(report.coverage, 10);
+  assert.equal(report.classesCovered, 10);
   assert.ok(report.fid < 3 * report.floor.fid + 1, `FID ${report.fid}, floor ${report.floor.fid}`);
   assert.ok(report.precision > 0.6 && report.recall > 0.6, `precision ${report.precision}, recall ${report.recall}`);
   assert.ok(report.labelAccuracy! > 0.98, `label accuracy ${report.labelAccuracy}`);
@@ -43,7 +43,7 @@ test("a generator that emits a single class is flagged as collapsed", async () =
   const { images } = await testImages(1000, 1);
   const report = await evaluate(images, "mnist");
   assert.equal(report.collapsed, true);
-  assert.equal(report.coverage, 1);
+  assert.equal(report.classesCovered, 1);
   assert.equal(report.modes.dominant.label, 1);
   assert.ok(report.fid > 10 * report.floor.fid, `FID ${report.fid} against floor ${report.floor.fid}`);
 });

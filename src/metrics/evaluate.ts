@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, cdist, keep, loadSafetensors, manualSeed, saveSafetensors, tidy } from "../engine/index.js";
+import { Tensor, cdist, keep, loadSafetensors, saveSafetensors, tidy, withSeed } from "../engine/index.js";
 import { cacheDir, loadDataset } from "../data/index.js";
 import { loadClassifier, imagesOf, classifierPath, type FeatureClassifier } from "./classifier.js";
 import { frechetDistance, inceptionScore, kernelInceptionDistance, meanCov, precisionRecall, densityCoverage } from "./scores.js";
@@ -22,7 +22,7 @@ export interface Scores {
   recall: number;
   density: number;
   /** Naeem et al.'s coverage of the real feature manifold. */
-  featureCoverage: number;
+  coverage: number;
 }
 
 export interface EvalReport extends Scores {
@@ -30,21 +30,21 @@ export interface EvalReport extends Scores {
   classifier: string;
   count: number;
   modes: ModeStats;
-  /** Classes covered (the headline mode count). */
-  coverage: number;
+  /** Classes the samples hold at least 10% of their share of (the headline mode count). */
+  classesCovered: number;
   collapsed: boolean;
   /** For conditional samples: how often the classifier agrees with the label G was given. */
   labelAccuracy: number | null;
   /** Samples within RMS pixel distance 0.025 (on a 0..1 scale) of a training image. */
   memorized: number;
-  floor: Scores & { coverage: number };
+  floor: Scores & { classesCovered: number };
 }
 
 interface RealData {
   train: Tensor; // features of 10,000 training images
   trainImages: Tensor; // all training images, for the memorization check
   test: Tensor; // features of the 10,000 test images
-  floor: Scores & { coverage: number };
+  floor: Scores & { classesCovered: number };
   classifier: FeatureClassifier;
   classifierFile: string;
 }
@@ -62,7 +62,7 @@ function scores(real: Tensor, fake: Tensor, fakeLogits: Tensor): Scores {
   const is = inceptionScore(fakeLogits);
   const pr = precisionRecall(real, fake);
   const dc = densityCoverage(real, fake);
-  return { fid, kid: kid.mean, kidStd: kid.std, is: is.mean, isStd: is.std, ...pr, density: dc.density, featureCoverage: dc.coverage };
+  return { fid, kid: kid.mean, kidStd: kid.std, is: is.mean, isStd: is.std, ...pr, density: dc.density, coverage: dc.coverage };
 }
 
 /** Features of the dataset's images, the floor, and the classifier: computed once, then cached. */
@@ -70,9 +70,10 @@ export async function realData(dataset: string): Promise<RealData> {
   const known = cache.get(dataset);
   if (known) return known;
   const file = classifierPath(dataset);
-  const { model } = loadClassifier(dataset, file);
+  // Building the network draws initial weights; the file's replace them. Keep the caller's RNG.
+  const { model } = withSeed(0, () => loadClassifier(dataset, file));
   const digest = existsSync(file) ? createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12) : "none";
-  const path = join(cacheDir(), "stats", `${dataset}-${digest}.safetensors`);
+  const path = join(cacheDir(), "stats", `${dataset}-${digest}-v2.safetensors`);
   const trainSet = await loadDataset(dataset, { split: "train" });
   const trainImages = keep(imagesOf(trainSet));
   let train: Tensor;
@@ -83,14 +84,13 @@ export async function realData(dataset: string): Promise<RealData> {
     [train, test] = [keep(tensors.train), keep(tensors.test)];
     floor = JSON.parse(metadata.floor) as RealData["floor"];
   } else {
-    manualSeed(0);
     const testImages = imagesOf(await loadDataset(dataset, { split: "test" }), 10_000);
     const firstTrain = trainImages.narrow(0, 0, 10_000);
     const t = model.embed(firstTrain);
     const u = model.embed(testImages);
     [train, test] = [keep(t.features), keep(u.features)];
     const testClasses = u.logits.argmax(1).toArray();
-    floor = { ...scores(train, test, u.logits), coverage: modeStats(testClasses, 10).covered };
+    floor = { ...withSeed(0, () => scores(train, test, u.logits)), classesCovered: modeStats(testClasses, 10).covered };
     for (const x of [t.logits, u.logits, testImages, firstTrain]) x.dispose();
     saveSafetensors(path, { train, test }, { floor: JSON.stringify(floor) });
   }
@@ -127,14 +127,13 @@ export async function evaluate(samples: Tensor, dataset: string, labels?: Tensor
   const predicted = tidy(() => logits.argmax(1));
   const modes = modeStats(predicted.toArray(), 10);
   const labelAccuracy = labels ? tidy(() => predicted.eq(labels.to("cpu")).to({ dtype: "float32" }).mean().item()) : null;
-  manualSeed(0);
   const report: EvalReport = {
     dataset,
     classifier: real.classifierFile,
     count: samples.shape[0],
-    ...scores(real.train, features, logits),
+    ...withSeed(0, () => scores(real.train, features, logits)),
     modes,
-    coverage: modes.covered,
+    classesCovered: modes.covered,
     collapsed: modes.collapsed,
     labelAccuracy,
     memorized: memorizedFraction(images, real.trainImages),
@@ -156,8 +155,8 @@ export function formatReport(r: EvalReport): string {
     ["precision (k=3)", f(r.precision), f(r.floor.precision)],
     ["recall (k=3)", f(r.recall), f(r.floor.recall)],
     ["density (k=5)", f(r.density), f(r.floor.density)],
-    ["coverage (k=5)", f(r.featureCoverage), f(r.floor.featureCoverage)],
-    ["classes covered", `${r.coverage}/10`, `${r.floor.coverage}/10`],
+    ["coverage (k=5)", f(r.coverage), f(r.floor.coverage)],
+    ["classes covered", `${r.classesCovered}/10`, `${r.floor.classesCovered}/10`],
   ];
   const lines = [
     `${r.count} samples of ${r.dataset}, scored with gantry's own classifier (${r.classifier});`,
@@ -167,7 +166,7 @@ export function formatReport(r: EvalReport): string {
     ...rows.map(([m, a, b]) => `${m.padEnd(34)}${a.padEnd(22)}${b}`),
     "",
     `class histogram: ${r.modes.histogram.join(" ")}  (KL to data ${f(r.modes.klToData)})`,
-    `mode collapse: ${r.collapsed ? `YES (class ${r.modes.dominant.label} at ${f(r.modes.dominant.ratio, 1)}x its share; ${r.coverage}/10 classes covered)` : "no"}`,
+    `mode collapse: ${r.collapsed ? `YES (class ${r.modes.dominant.label} at ${f(r.modes.dominant.ratio, 1)}x its share; ${r.classesCovered}/10 classes covered)` : "no"}`,
     `memorized (RMS pixel distance < 0.025 from a training image): ${f(r.memorized * 100, 2)}%`,
   ];
   if (r.labelAccuracy !== null) lines.push(`label accuracy (classifier agrees with G's label): ${f(r.labelAccuracy * 100, 2)}%`);

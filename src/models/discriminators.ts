@@ -1,7 +1,9 @@
 // Discriminator families: data (B, ...dataShape) and, for conditional models, labels (B) to
 // logits (B, 1 + auxClasses). Column 0 is the real/fake logit (D(x) = sigmoid of it); an
 // auxiliary classifier (AC-GAN) adds one logit per class after it.
+import { z } from "zod";
 import { Tensor, cat } from "../engine/index.js";
+import { parseWith } from "../util/schema.js";
 import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init } from "../nn/index.js";
 import { labelVector, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
@@ -20,19 +22,23 @@ export abstract class Discriminator extends Module {
   abstract override forward(x: Tensor, labels?: Tensor): Tensor;
 }
 
-export interface MlpDiscriminatorOptions {
-  /** Hidden widths; default [512, 256], the tutorial's. */
-  hidden?: number[];
-  spectralNorm?: boolean;
-  auxClassifier?: boolean;
-}
+const spectralNorm = z.boolean().default(false).describe("spectral normalization of every layer (Miyato et al. 2018)");
+const auxClassifier = z.boolean().default(false).describe("also predict the class (AC-GAN); needs model.conditional");
+
+export const mlpDiscriminatorOptions = z.strictObject({
+  hidden: z.array(z.int().positive().max(65536)).min(1).max(16).default([512, 256]).describe("hidden layer widths; the tutorial's 512, 256"),
+  spectralNorm,
+  auxClassifier,
+});
+export type MlpDiscriminatorOptions = z.input<typeof mlpDiscriminatorOptions>;
 
 /** The tutorial's discriminator: an MLP 784-512-256-1 with LeakyReLU(0.2); sigmoid is in the loss. */
 export class MlpDiscriminator extends Discriminator {
   readonly net: Sequential;
   constructor(shape: ModelShape, options: MlpDiscriminatorOptions = {}) {
-    super(shape, options.auxClassifier ?? false);
-    const { hidden = [512, 256], spectralNorm = false } = options;
+    const o = parseWith(mlpDiscriminatorOptions, options, "model.discriminator.options");
+    super(shape, o.auxClassifier);
+    const { hidden, spectralNorm } = o;
     const layers: Module[] = [new Flatten()];
     let width = shape.dataShape.reduce((a, b) => a * b, 1) + (this.takesLabels ? shape.numClasses : 0);
     for (const h of hidden) {
@@ -49,22 +55,22 @@ export class MlpDiscriminator extends Discriminator {
   }
 }
 
-export interface DcganDiscriminatorOptions {
-  /** Channels of the first layer, doubled at each stride-2 layer; default 64. */
-  width?: number;
-  /** Normalization after every conv but the first: "batch" (DCGAN), "layer" or "none" (WGAN-GP's critic). */
-  norm?: "batch" | "layer" | "none";
-  spectralNorm?: boolean;
-  auxClassifier?: boolean;
-}
+export const dcganDiscriminatorOptions = z.strictObject({
+  width: z.int().positive().max(4096).default(64).describe("channels of the first layer, doubled at each stride-2 layer"),
+  norm: z.enum(["batch", "layer", "none"]).default("batch").describe("normalization after every conv but the first: batch (DCGAN), layer or none (WGAN-GP's critic)"),
+  spectralNorm,
+  auxClassifier,
+});
+export type DcganDiscriminatorOptions = z.input<typeof dcganDiscriminatorOptions>;
 
 /** DCGAN's discriminator: stride-2 4x4 convolutions with LeakyReLU(0.2), then a linear head. */
 export class DcganDiscriminator extends Discriminator {
   readonly net: Sequential;
   readonly head: Linear;
   constructor(shape: ModelShape, options: DcganDiscriminatorOptions = {}) {
-    super(shape, options.auxClassifier ?? false);
-    const { width = 64, norm = "batch", spectralNorm = false } = options;
+    const o = parseWith(dcganDiscriminatorOptions, options, "model.discriminator.options");
+    super(shape, o.auxClassifier);
+    const { width, norm, spectralNorm } = o;
     const [channels, size] = shape.dataShape;
     const downs = size % 7 === 0 ? 2 : Math.round(Math.log2(size / 4));
     const layers: Module[] = [];

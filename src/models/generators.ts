@@ -1,10 +1,12 @@
 // Generator families: noise z (B, latentDim) and, for conditional models, labels (B) to data
 // (B, ...dataShape). Every image generator ends in tanh, matching data scaled to [-1, 1].
+import { z } from "zod";
 import { Tensor } from "../engine/index.js";
 import {
   Module, Linear, LeakyReLU, ReLU, Tanh, Sequential, BatchNorm1d, BatchNorm2d, ConvTranspose2d, Conv2d, Upsample, Unflatten, init,
 } from "../nn/index.js";
 import { withLabels } from "./layers.js";
+import { parseWith } from "../util/schema.js";
 
 /** What every model is built for: the data's shape, the noise size and the class count (0: none). */
 export interface ModelShape {
@@ -20,21 +22,19 @@ export abstract class Generator extends Module {
   abstract override forward(z: Tensor, labels?: Tensor): Tensor;
 }
 
-export interface MlpGeneratorOptions {
-  /** Hidden widths; default [256, 512, 1024], the tutorial's. */
-  hidden?: number[];
-  /** "tanh" for images in [-1, 1] (default), "linear" for unbounded data such as the toy sets. */
-  output?: "tanh" | "linear";
-  /** BatchNorm after each hidden layer; default off, as the tutorial. */
-  batchNorm?: boolean;
-}
+export const mlpGeneratorOptions = z.strictObject({
+  hidden: z.array(z.int().positive().max(65536)).min(1).max(16).default([256, 512, 1024]).describe("hidden layer widths; the tutorial's 256, 512, 1024"),
+  output: z.enum(["tanh", "linear"]).default("tanh").describe("tanh for images in [-1, 1]; linear for unbounded data such as the toy sets"),
+  batchNorm: z.boolean().default(false).describe("BatchNorm after each hidden layer (off in the tutorial)"),
+});
+export type MlpGeneratorOptions = z.input<typeof mlpGeneratorOptions>;
 
 /** The tutorial's generator: an MLP 100-256-512-1024-784 with LeakyReLU(0.2) and tanh. */
 export class MlpGenerator extends Generator {
   readonly net: Sequential;
   constructor(shape: ModelShape, options: MlpGeneratorOptions = {}) {
     super(shape);
-    const { hidden = [256, 512, 1024], output = "tanh", batchNorm = false } = options;
+    const { hidden, output, batchNorm } = parseWith(mlpGeneratorOptions, options, "model.generator.options");
     const out = shape.dataShape.reduce((a, b) => a * b, 1);
     const layers: Module[] = [];
     let width = shape.latentDim + shape.numClasses;
@@ -64,10 +64,10 @@ function dcganInit(m: Module): void {
   }
 }
 
-export interface DcganGeneratorOptions {
-  /** Channels of the last hidden layer; doubled at each coarser scale. Default 64. */
-  width?: number;
-}
+export const dcganGeneratorOptions = z.strictObject({
+  width: z.int().positive().max(4096).default(64).describe("channels of the last hidden layer, doubled at each coarser scale"),
+});
+export type DcganGeneratorOptions = z.input<typeof dcganGeneratorOptions>;
 
 /**
  * DCGAN's generator (Radford et al. 2016) for 28, 32 or 64 px: a projection to a 7x7 or 4x4 map,
@@ -78,7 +78,7 @@ export class DcganGenerator extends Generator {
   constructor(shape: ModelShape, options: DcganGeneratorOptions = {}) {
     super(shape);
     const [channels, size] = shape.dataShape;
-    const width = options.width ?? 64;
+    const { width } = parseWith(dcganGeneratorOptions, options, "model.generator.options");
     const base = size % 7 === 0 ? 7 : 4;
     const ups = Math.round(Math.log2(size / base));
     const layers: Module[] = [];
@@ -99,14 +99,18 @@ export class DcganGenerator extends Generator {
   }
 }
 
+export const cnnGeneratorOptions = z.strictObject({});
+export type CnnGeneratorOptions = z.input<typeof cnnGeneratorOptions>;
+
 /**
  * The tutorial's example CNN generator: a linear projection to 128x7x7, then two rounds of
  * nearest upsampling and 3x3 convolution, tanh out.
  */
 export class CnnGenerator extends Generator {
   readonly net: Sequential;
-  constructor(shape: ModelShape) {
+  constructor(shape: ModelShape, options: CnnGeneratorOptions = {}) {
     super(shape);
+    parseWith(cnnGeneratorOptions, options, "model.generator.options");
     const [channels, size] = shape.dataShape;
     const base = size / 4;
     this.net = this.child("net", new Sequential(

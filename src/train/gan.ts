@@ -3,23 +3,11 @@
 import { Tensor, manualSeed, randint, randn } from "../engine/index.js";
 import { buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
 import { buildLoss, type AdversarialLoss } from "../losses/index.js";
-import { defaults, merge, validate, type DeepPartial, type GanConfig } from "./config.js";
+import { defaults, merge, validate, type ConfigOverrides, type GanConfig } from "./config.js";
+import { dataShapeOf } from "../data/registry.js";
 import { presets } from "./presets.js";
 import { ConfigError } from "../errors.js";
-
-/** The shape and class count of a config's samples. */
-export function dataShapeOf(data: GanConfig["data"]): { dataShape: number[]; numClasses: number } {
-  switch (data.dataset) {
-    case "mnist":
-    case "fashion-mnist":
-      return { dataShape: [1, 28, 28], numClasses: 10 };
-    case "ring8":
-    case "grid25":
-      return { dataShape: [2], numClasses: 0 };
-    case "folder":
-      return { dataShape: [data.channels, data.imageSize, data.imageSize], numClasses: 0 };
-  }
-}
+import { didYouMean } from "../util/schema.js";
 
 export interface Gan {
   config: GanConfig;
@@ -30,18 +18,23 @@ export interface Gan {
 }
 
 /** Resolves a preset name and/or overrides into a validated config. */
-export function resolveConfig(preset: string | null, overrides: DeepPartial<GanConfig> = {}): GanConfig {
-  let base = defaults;
+export function resolveConfig(preset: string | null, overrides: ConfigOverrides = {}): GanConfig {
+  // Overrides land on the full defaults, so a partial object (model.generator.options alone)
+  // keeps the family it refines.
+  let base: ConfigOverrides = structuredClone(defaults);
   if (preset !== null) {
     const found = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
-    if (!found) throw new ConfigError([{ path: "preset", message: `unknown preset '${preset}': expected one of ${Object.keys(presets).join(", ")}` }]);
-    base = merge(defaults, { ...found.overrides, preset });
+    if (!found) {
+      const guess = didYouMean(preset, Object.keys(presets));
+      throw new ConfigError([{ path: "preset", message: `unknown preset '${preset}'${guess ? ` (did you mean '${guess}'?)` : ""}: expected one of ${Object.keys(presets).join(", ")}` }]);
+    }
+    base = merge(merge(base, structuredClone(found.overrides)), { preset });
   }
-  return validate(merge(structuredClone(base), overrides));
+  return validate(merge(base, overrides));
 }
 
 /** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */
-export function createGan(from: string | DeepPartial<GanConfig>): Gan {
+export function createGan(from: string | ConfigOverrides): Gan {
   const config = typeof from === "string" ? resolveConfig(from) : resolveConfig(from.preset ?? null, from);
   const { dataShape, numClasses } = dataShapeOf(config.data);
   if (config.model.conditional && numClasses === 0) {

@@ -1,29 +1,30 @@
 // train: configs, presets, the Gan, the trainer, checkpoints and the generator export.
-import { loadCheckpoint, latestCheckpoint } from "./checkpoint.js";
+import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
 import { buildGenerator, type ModelShape } from "../models/index.js";
-import { dataShapeOf } from "./gan.js";
-import { sampleFrom, type LoadedGenerator, type GeneratorCard } from "./export.js";
+import { withSeed } from "../engine/index.js";
+import { dataShapeOf } from "../data/registry.js";
+import { generatorCard, sampleFrom, type LoadedGenerator } from "./export.js";
 
-export { defaults, validate, merge, type GanConfig, type DeepPartial } from "./config.js";
+export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInput, type ConfigOverrides, type DeepPartial } from "./config.js";
 export { presets } from "./presets.js";
 export { createGan, resolveConfig, sampleLatent, type Gan } from "./gan.js";
 export { Trainer, type StepStats, type TrainerEvents, type TrainerOptions } from "./trainer.js";
-export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from "./checkpoint.js";
+export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, latestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
+export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
 export { exportGenerator, loadGenerator, sampleFrom, type GeneratorCard, type LoadedGenerator } from "./export.js";
 
-/** G (its EMA copy when the run keeps one) from a run's newest checkpoint. */
+/** G (its EMA copy when the run keeps one) from a run's newest intact checkpoint. */
 export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
-  const path = latestCheckpoint(runDir);
-  const state = loadCheckpoint(path);
-  const { config } = state;
-  const { dataShape, numClasses } = dataShapeOf(config.data);
-  const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
-  const G = buildGenerator(config.model.generator, shape);
-  G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);
-  G.eval();
-  const card: GeneratorCard = {
-    format: "gantry-generator", version: 1, preset: config.preset, dataset: config.data.dataset, generator: config.model.generator,
-    latentDim: shape.latentDim, numClasses: shape.numClasses, dataShape, range: [-1, 1], steps: state.step, metrics: {},
-  };
-  return { G, card, shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+  const { path, state } = loadLatestCheckpoint(runDir);
+  try {
+    const { config } = state;
+    const { dataShape, numClasses } = dataShapeOf(config.data);
+    const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+    const G = withSeed(0, () => buildGenerator(config.model.generator, shape));
+    G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);
+    G.eval();
+    return { G, card: generatorCard(config, shape, state.step), shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+  } finally {
+    disposeState(state);
+  }
 }

@@ -1,8 +1,8 @@
 // Presets: each a table of overrides of the defaults in config.ts. `fashion-*` mirror the MNIST
 // ones on Fashion-MNIST.
-import type { DeepPartial, GanConfig } from "./config.js";
+import type { ConfigOverrides } from "./config.js";
 
-type Preset = { description: string; overrides: DeepPartial<GanConfig> };
+type Preset = { description: string; overrides: ConfigOverrides };
 
 const dcgan = { generator: { name: "dcgan" }, discriminator: { name: "dcgan" } } as const;
 

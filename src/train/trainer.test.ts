@@ -122,7 +122,7 @@ test("periodic evaluation appends scores, warns on mode collapse, and keeps the 
   await train(mnistDir, config(8, { log: { evalEvery: 4, evalCount: 200 } }));
   const scores = readFileSync(join(mnistDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.eval);
   assert.deepEqual(scores.map((r) => r.step), [4, 8]);
-  for (const r of scores) for (const k of ["fid", "kid", "coverage"]) assert.equal(typeof r.eval[k], "number", k);
+  for (const r of scores) for (const k of ["fid", "kid", "coverage", "classesCovered"]) assert.equal(typeof r.eval[k], "number", k);
   const best = JSON.parse(readFileSync(join(mnistDir, "best.json"), "utf8"));
   assert.equal(best.fid, Math.min(...scores.map((r) => r.eval.fid)));
   assert.equal(loadCheckpoint(join(mnistDir, "checkpoints", "best.safetensors")).step, best.step);

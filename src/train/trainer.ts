@@ -7,7 +7,7 @@
 //   RUN_DIR/samples/*.png      the fixed noise through G, every log.sampleEvery steps and every epoch
 //   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
 //   RUN_DIR/generator.*        the exported generator, at the end
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState,
@@ -20,13 +20,16 @@ import { openDataSource, type DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
 import { sampleFrom } from "./export.js";
 import { evaluate, toyModeStats } from "../metrics/index.js";
-import { toyDistributions } from "../data/toy.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { datasetOf } from "../data/registry.js";
+import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { assertBatchFits } from "./memory.js";
+import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
 import { saveSamples } from "./samples.js";
 import { Progress } from "./progress.js";
-import { GanError } from "../errors.js";
+import { ConfigError, TrainingError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { makeDir } from "../util/make-dir.js";
 
 /** One stats.jsonl record. */
 export interface StepStats {
@@ -34,7 +37,8 @@ export interface StepStats {
   epoch: number;
   batch: number;
   dLoss: number;
-  gLoss: number;
+  /** G's loss at its latest update; null before G's first update (n_critic > 1). */
+  gLoss: number | null;
   /** Mean D(x) on real data: a probability for BCE-family losses, the raw score otherwise. */
   dReal: number;
   dFake: number;
@@ -47,7 +51,7 @@ export interface StepStats {
 }
 
 export interface TrainerEvents {
-  step: { step: number; dLoss: number; gLoss: number };
+  step: { step: number; dLoss: number; gLoss: number | null };
   log: StepStats;
   sample: { step: number; path: string };
   checkpoint: { step: number; path: string };
@@ -62,6 +66,10 @@ export interface TrainerOptions {
   /** The run directory: created if new; with resume, the run to continue. */
   runDir: string;
   resume?: boolean;
+  /** Delete a run already in runDir and start afresh; without it such a runDir is refused. */
+  overwrite?: boolean;
+  /** With resume: the config fields this resume changed (path -> value), recorded in config.json. */
+  resumeChanges?: Record<string, unknown>;
   /** Where progress goes; a silent Progress for tests. */
   progress?: Progress;
 }
@@ -75,10 +83,13 @@ export class Trainer {
   readonly optD: Adam;
   readonly ema: EMA | null;
   readonly progress: Progress;
-  step = 0;
-  generatorSteps = 0;
-  /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1). */
-  lastGLoss = NaN;
+  #step = 0;
+  #generatorSteps = 0;
+  /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1); null before one. */
+  #lastGLoss: number | null = null;
+  /** Set by requestStop(): the loop checkpoints and returns after the current step. */
+  #stopRequested: string | null = null;
+  #releaseLock: () => void = () => {};
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
   /** The noise (and labels) behind every sample grid; set by #start or #restore. */
   #fixed!: { z: Tensor; labels?: Tensor };
@@ -102,10 +113,25 @@ export class Trainer {
   /** Opens the data and prepares a new run directory, or restores a run from its newest checkpoint. */
   static async create(gan: Gan, options: TrainerOptions): Promise<Trainer> {
     const progress = options.progress ?? new Progress();
-    const data = await openDataSource(gan.config, (m) => progress.line(m));
-    const trainer = new Trainer(gan, data, options.runDir, progress);
-    if (options.resume) trainer.#restore();
-    else trainer.#start();
+    const log = (m: string) => progress.line(m);
+    const { runDir } = options;
+    assertBatchFits(gan);
+    if (options.resume && !existsSync(join(runDir, "config.json"))) throw new ConfigError([{ path: "--resume", message: `${runDir} is not a gantry run directory (no config.json)` }]);
+    makeDir(runDir);
+    const release = lockRunDir(runDir, log);
+    let trainer: Trainer;
+    try {
+      if (!options.resume) prepareNewRunDir(runDir, options.overwrite ?? false, log);
+      removeStaleTemps(runDir, log);
+      const data = await openDataSource(gan.config, log);
+      trainer = new Trainer(gan, data, runDir, progress);
+      if (options.resume) trainer.#restore(options.resumeChanges ?? {});
+      else trainer.#start();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    trainer.#releaseLock = release;
     trainer.#schedules = [
       new LRScheduler(trainer.optG, gan.config.train.lrG, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
       new LRScheduler(trainer.optD, gan.config.train.lrD, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
@@ -131,7 +157,7 @@ export class Trainer {
   }
 
   #start(): void {
-    mkdirSync(join(this.runDir, "samples"), { recursive: true });
+    makeDir(join(this.runDir, "samples"));
     writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
     writeFileSync(join(this.runDir, "stats.jsonl"), "");
     const { shape, config } = this.gan;
@@ -147,37 +173,69 @@ export class Trainer {
     this.data.seek({ epoch: 0, batch: 0 });
   }
 
-  #restore(): void {
-    const path = latestCheckpoint(this.runDir);
-    const state = loadCheckpoint(path);
-    const { G, D } = this.gan;
+  get step(): number {
+    return this.#step;
+  }
+  get generatorSteps(): number {
+    return this.#generatorSteps;
+  }
+  get lastGLoss(): number | null {
+    return this.#lastGLoss;
+  }
+
+  /** Asks the loop to write a checkpoint and return after the current step (Ctrl-C, SIGTERM). */
+  requestStop(reason: string): void {
+    this.#stopRequested = reason;
+  }
+
+  #restore(changes: Record<string, unknown>): void {
+    const { path, state } = loadLatestCheckpoint(this.runDir, (m) => this.progress.line(m));
+    const { G, D, config } = this.gan;
+    if (this.totalSteps < state.step) {
+      disposeState(state);
+      const [path, value] = config.train.steps !== null ? ["train.steps", `${config.train.steps}`] : ["train.epochs", `${config.train.epochs} (${this.totalSteps} steps)`];
+      throw new ConfigError([{ path, message: `${value} is below the run's current step ${state.step}; a run cannot be trained backwards` }]);
+    }
     G.loadStateDict(state.tensors.G, `${path} (G)`);
     D.loadStateDict(state.tensors.D, `${path} (D)`);
     if (this.ema && state.tensors.G_ema) this.ema.shadow.loadStateDict(state.tensors.G_ema, `${path} (G_ema)`);
     this.optG.loadStateDict(state.optG, `${path} (optG)`);
     this.optD.loadStateDict(state.optD, `${path} (optD)`);
     this.#fixed = { z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)), labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined };
-    this.step = state.step;
-    this.generatorSteps = state.generatorSteps;
-    this.lastGLoss = state.lastGLoss ?? NaN;
+    this.#step = state.step;
+    this.#generatorSteps = state.generatorSteps;
+    this.#lastGLoss = state.lastGLoss;
     this.data.seek(state.position);
-    for (const group of [state.tensors.G, state.tensors.D, state.tensors.G_ema ?? {}, state.tensors.fixed, state.optG.tensors, state.optD.tensors]) {
-      for (const t of Object.values(group)) t.dispose();
-    }
-    // Records after the checkpoint will be written again: drop them.
-    const statsPath = join(this.runDir, "stats.jsonl");
-    if (existsSync(statsPath)) {
-      const kept = readFileSync(statsPath, "utf8").split("\n").filter((line) => line && (JSON.parse(line) as StepStats).step <= this.step);
-      writeFileAtomic(statsPath, kept.map((l) => `${l}\n`).join(""));
-    }
-    this.progress.line(`resumed ${this.runDir} at step ${this.step} from ${path}`);
+    setRngState(state.rng);
+    disposeState(state);
+    // Records after the checkpoint will be written again: drop them, and any half-written line.
+    truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
+    config.resumes.push({ step: this.#step, time: new Date().toISOString(), changes });
+    writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+    for (const [field, value] of Object.entries(changes)) this.progress.line(`resume: ${field} = ${JSON.stringify(value)}`);
+    this.progress.line(`resumed ${this.runDir} at step ${this.#step} from ${path}`);
   }
 
   /** What D sees: instance noise annealed to 0 over the run, then DiffAugment if enabled. */
   #view(x: Tensor): Tensor {
     const { instanceNoise: std, diffAugment: augment } = this.gan.config.train;
-    const noisy = instanceNoise(x, std * Math.max(0, 1 - this.step / this.totalSteps));
+    const noisy = instanceNoise(x, std * Math.max(0, 1 - this.#step / this.totalSteps));
     return augment ? diffAugment(noisy) : noisy;
+  }
+
+  /** Trains on the next batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
+  #nextStep(logging: boolean) {
+    return tidy(() => {
+      const batch = this.data.next();
+      return this.trainStep(batch.images, batch.labels, logging);
+    });
+  }
+
+  /** One step on the next batch, with no logs, samples or checkpoints: for benchmarks. */
+  stepOnce(): { dLoss: number; gLoss: number | null } {
+    const { dLoss, gLoss } = this.#nextStep(false);
+    this.#step++;
+    return { dLoss, gLoss };
   }
 
   /** D's outputs on real and fake; one forward pass for both when the loop allows. */
@@ -191,7 +249,8 @@ export class Trainer {
   }
 
   /** One training step on a real batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
-  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number; stats: Partial<StepStats> } {
+  /** One training step; gLoss is null on a step without a G update (n_critic > 1). */
+  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number | null; stats: Partial<StepStats> } {
     const { G, D, loss, shape, config } = this.gan;
     const b = real.shape[0];
     const labels = shape.numClasses ? realLabels ?? undefined : undefined;
@@ -214,7 +273,7 @@ export class Trainer {
 
     // 2. Update G: maximize log D(G(z)), once every nCritic D steps
     let gLoss: Tensor | null = null;
-    if ((this.step + 1) % config.train.nCritic === 0) {
+    if ((this.#step + 1) % config.train.nCritic === 0) {
       let gFake = fake;
       let gLabels = fakeLabels;
       if (config.train.loop === "tutorial" || config.train.nCritic > 1) {
@@ -234,7 +293,7 @@ export class Trainer {
       if (config.train.gradClip !== null || logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Infinity);
       this.optG.step();
       this.ema?.update(G);
-      this.generatorSteps++;
+      this.#generatorSteps++;
       gLoss = g;
     }
     if (logging) {
@@ -243,67 +302,98 @@ export class Trainer {
       stats.dFake = score(fakeOut);
     }
     // One read of both losses: on a GPU each read waits for the device.
-    const [d, gl] = gLoss ? stack([dLoss.detach(), gLoss.detach()]).toArray() : [dLoss.item(), NaN];
+    if (!gLoss) return { dLoss: dLoss.item(), gLoss: null, stats };
+    const [d, gl] = stack([dLoss.detach(), gLoss.detach()]).toArray();
     return { dLoss: d, gLoss: gl, stats };
   }
 
-  /** Trains until totalSteps, writing logs, samples and checkpoints as it goes. */
-  async run(): Promise<void> {
+  /**
+   * Trains until totalSteps, writing logs, samples and checkpoints as it goes. Returns "stopped"
+   * when requestStop() ended it early (after writing a checkpoint), else "finished".
+   */
+  async run(): Promise<"finished" | "stopped"> {
     const { config } = this.gan;
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
-    this.#lastLog = { time: Date.now(), step: this.step };
+    this.#lastLog = { time: Date.now(), step: this.#step };
     this.progress.line(`training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`);
-    while (this.step < total) {
-      for (const s of this.#schedules) s.apply(this.step);
+    while (this.#step < total) {
+      for (const s of this.#schedules) s.apply(this.#step);
       const position = this.data.position;
       // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0.
       const batchInEpoch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
       const logging = batchInEpoch % config.log.every === 0;
-      const result = tidy(() => {
-        const batch = this.data.next();
-        return this.trainStep(batch.images, batch.labels, logging);
-      });
-      if (!Number.isFinite(result.dLoss) || (!Number.isNaN(result.gLoss) && !Number.isFinite(result.gLoss))) {
-        throw new GanError(
-          `step ${this.step + 1}: the ${Number.isFinite(result.dLoss) ? "G" : "D"} loss is ${Number.isFinite(result.dLoss) ? result.gLoss : result.dLoss}; ` +
-            `training stopped. The last good checkpoint in ${join(this.runDir, "checkpoints")} is intact: lower the learning rates, or try --loss wgan-gp or hinge-sn, then resume.`,
-        );
-      }
-      if (!Number.isNaN(result.gLoss)) this.lastGLoss = result.gLoss;
-      this.step++;
+      const result = this.#nextStep(logging);
+      const bad = !Number.isFinite(result.dLoss) ? ["D", result.dLoss] : result.gLoss !== null && !Number.isFinite(result.gLoss) ? ["G", result.gLoss] : null;
+      if (bad) throw new TrainingError(`step ${this.#step + 1}: the ${bad[0]} loss is ${bad[1]}; training stopped. ${this.#recoveryHint()}`);
+      if (result.gLoss !== null) this.#lastGLoss = result.gLoss;
+      this.#step++;
       const epoch = position.batch >= perEpoch ? position.epoch + 1 : position.epoch; // 0-based epoch of this batch
-      this.#emit("step", { step: this.step, dLoss: result.dLoss, gLoss: this.lastGLoss });
+      this.#emit("step", { step: this.#step, dLoss: result.dLoss, gLoss: this.#lastGLoss });
 
-      if (logging) this.#log(result, this.lastGLoss, epoch, batchInEpoch);
+      if (logging) this.#log(result, epoch, batchInEpoch);
       const epochEnd = batchInEpoch === perEpoch;
-      if ((config.log.sampleEvery && this.step % config.log.sampleEvery === 0) || epochEnd || this.step === total) {
-        this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.step).padStart(8, "0")}`);
+      if ((config.log.sampleEvery && this.#step % config.log.sampleEvery === 0) || epochEnd || this.#step === total) {
+        this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.#step).padStart(8, "0")}`);
       }
-      if (this.step % config.log.checkpointEvery === 0 || this.step === total) this.checkpoint();
-      if (config.log.evalEvery && this.step % config.log.evalEvery === 0) await this.evaluate();
-      // Let the event loop run between steps (a few microseconds): Ctrl-C, output, the GC's finalizers.
+      if (this.#step % config.log.checkpointEvery === 0 || this.#step === total) this.checkpoint();
+      if (config.log.evalEvery && this.#step % config.log.evalEvery === 0) await this.evaluate();
+      // Let the event loop run between steps (a few microseconds): signals, output, the GC's finalizers.
       await new Promise((r) => setImmediate(r));
+      if (this.#stopRequested && this.#step < total) {
+        this.progress.end();
+        const path = this.checkpoint();
+        this.progress.line(`${this.#stopRequested}: stopped at step ${this.#step}, checkpoint ${path}; continue with gantry train --resume ${this.runDir}`);
+        return "stopped";
+      }
     }
     this.progress.end();
-    const exported = exportGenerator(this.runDir, this.gan, this.ema ? (this.ema.shadow as Generator) : this.gan.G, this.step);
-    this.progress.line(`done: ${this.step} steps; generator saved to ${exported}`);
+    const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
+    this.#assertFinite({ G });
+    const exported = exportGenerator(this.runDir, this.gan, G, this.#step);
+    this.progress.line(`done: ${this.#step} steps; generator saved to ${exported}`);
+    return "finished";
   }
 
-  #log(result: { dLoss: number; stats: Partial<StepStats> }, gLoss: number, epoch: number, batchInEpoch: number): void {
+  /** What to do after a non-finite loss or weight, naming only flags that exist and checkpoints that do. */
+  #recoveryHint(): string {
+    const intact = listCheckpoints(join(this.runDir, "checkpoints")).filter((c) => c.step >= 0 && c.step <= this.#step).pop();
+    const fix = "lower the learning rates (--lr-g, --lr-d), or start again with a sturdier loss (--loss wgan-gp or --loss hinge)";
+    if (!intact) return `No checkpoint was written before this step: ${fix}.`;
+    return `The checkpoint of step ${intact.step} (${intact.path}) is intact: ${fix}; lower rates apply on resume, e.g. gantry train --resume ${this.runDir} --lr-g ${this.gan.config.train.lrG / 10} --lr-d ${this.gan.config.train.lrD / 10}.`;
+  }
+
+  /** Throws a TrainingError naming every state-dict tensor that holds NaN or Inf. */
+  #assertFinite(modules: Record<string, { stateDict(): Record<string, Tensor> }>): void {
+    const named = Object.entries(modules).flatMap(([m, mod]) =>
+      Object.entries(mod.stateDict()).filter(([, t]) => t.dtype.startsWith("float") || t.dtype === "bfloat16").map(([k, t]) => [`${m}.${k}`, t] as const),
+    );
+    if (!named.length) return;
+    const finite = tidy(() => stack(named.map(([, t]) => t.isfinite().all())).toArray());
+    const bad = named.filter((_, i) => !finite[i]).map(([name]) => name);
+    if (bad.length) {
+      throw new TrainingError(
+        `step ${this.#step}: ${bad.length} tensor(s) hold NaN or Inf (${bad.slice(0, 4).join(", ")}${bad.length > 4 ? ", ..." : ""}); nothing was saved. ${this.#recoveryHint()}`,
+      );
+    }
+  }
+
+  #log(result: { dLoss: number; stats: Partial<StepStats> }, epoch: number, batchInEpoch: number): void {
+    const gLoss = this.#lastGLoss;
     const now = Date.now();
     const seconds = (now - this.#lastLog.time) / 1000;
-    const itPerSec = (this.step - this.#lastLog.step) / Math.max(seconds, 1e-9);
-    this.#lastLog = { time: now, step: this.step };
+    const itPerSec = (this.#step - this.#lastLog.step) / Math.max(seconds, 1e-9);
+    this.#lastLog = { time: now, step: this.#step };
     const record: StepStats = {
-      step: this.step, epoch: epoch + 1, batch: batchInEpoch, dLoss: result.dLoss, gLoss,
+      step: this.#step, epoch: epoch + 1, batch: batchInEpoch, dLoss: result.dLoss, gLoss,
       dReal: result.stats.dReal ?? NaN, dFake: result.stats.dFake ?? NaN,
       gradNormD: result.stats.gradNormD ?? NaN, gradNormG: result.stats.gradNormG ?? NaN,
       lrG: this.optG.lr, lrD: this.optD.lr, imagesPerSec: itPerSec * this.gan.config.train.batchSize, seconds,
     };
     appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
-    this.progress.line(`Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${gLoss.toFixed(4)}`);
-    this.progress.bar({ step: this.step, totalSteps: this.totalSteps, epoch: epoch + 1, epochs: this.epochs, dLoss: result.dLoss, gLoss, itPerSec });
+    const g = gLoss === null ? "n/a (no G step yet)" : gLoss.toFixed(4);
+    this.progress.line(`Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${g}`);
+    this.progress.bar({ step: this.#step, totalSteps: this.totalSteps, epoch: epoch + 1, epochs: this.epochs, dLoss: result.dLoss, gLoss: gLoss ?? NaN, itPerSec });
     this.#emit("log", record);
   }
 
@@ -314,7 +404,7 @@ export class Trainer {
     G.eval();
     noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
     G.train(wasTraining);
-    this.#emit("sample", { step: this.step, path });
+    this.#emit("sample", { step: this.#step, path });
   }
 
   /**
@@ -329,7 +419,7 @@ export class Trainer {
     G.eval();
     let scores: Record<string, number | boolean | null>;
     let collapse: string | null = null;
-    const toy = toyDistributions[config.data.dataset];
+    const toy = datasetOf(config.data.dataset).toy;
     try {
       if (toy) {
         const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
@@ -340,22 +430,22 @@ export class Trainer {
         const report = await evaluate(samples, config.data.dataset, labels);
         samples.dispose();
         labels?.dispose();
-        scores = { fid: report.fid, kid: report.kid, precision: report.precision, recall: report.recall, coverage: report.coverage, collapsed: report.collapsed, labelAccuracy: report.labelAccuracy };
-        if (report.collapsed) collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.coverage}/10 classes covered`;
+        scores = { fid: report.fid, kid: report.kid, precision: report.precision, recall: report.recall, coverage: report.coverage, classesCovered: report.classesCovered, collapsed: report.collapsed, labelAccuracy: report.labelAccuracy };
+        if (report.collapsed) collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`;
         this.#keepBest(report.fid);
       }
     } finally {
       setRngState(rng);
       G.train(wasTraining);
     }
-    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify({ step: this.step, eval: scores })}\n`);
-    for (const [name, value] of Object.entries(scores)) if (typeof value === "number") this.#emit("metric", { step: this.step, name, value });
+    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify({ step: this.#step, eval: scores })}\n`);
+    for (const [name, value] of Object.entries(scores)) if (typeof value === "number") this.#emit("metric", { step: this.#step, name, value });
     const summary = Object.entries(scores).map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`).join(", ");
-    this.progress.line(`eval at step ${this.step}: ${summary}`);
+    this.progress.line(`eval at step ${this.#step}: ${summary}`);
     if (collapse) {
-      const message = `warning: mode collapse at step ${this.step}: ${collapse}`;
+      const message = `warning: mode collapse at step ${this.#step}: ${collapse}`;
       this.progress.line(message);
-      this.#emit("collapse", { step: this.step, message });
+      this.#emit("collapse", { step: this.#step, message });
     }
     return scores;
   }
@@ -365,16 +455,17 @@ export class Trainer {
     const best = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { fid: number }).fid : Infinity;
     if (!(fid < best)) return;
     this.checkpoint("best.safetensors");
-    writeFileAtomic(path, `${JSON.stringify({ step: this.step, fid })}\n`);
+    writeFileAtomic(path, `${JSON.stringify({ step: this.#step, fid })}\n`);
   }
 
-  /** Writes a checkpoint now (atomically) and prunes old ones. */
+  /** Writes a checkpoint now (atomically) and prunes old ones; refuses non-finite weights. */
   checkpoint(fileName?: string): string {
     const { G, D, config } = this.gan;
+    this.#assertFinite({ G, D, ...(this.ema ? { G_ema: this.ema.shadow } : {}) });
     const path = saveCheckpoint(join(this.runDir, "checkpoints"), {
-      step: this.step,
-      generatorSteps: this.generatorSteps,
-      lastGLoss: Number.isNaN(this.lastGLoss) ? null : this.lastGLoss,
+      step: this.#step,
+      generatorSteps: this.#generatorSteps,
+      lastGLoss: this.#lastGLoss,
       position: this.data.position,
       config,
       tensors: {
@@ -386,12 +477,14 @@ export class Trainer {
       optG: this.optG.stateDict(),
       optD: this.optD.stateDict(),
     }, config.log.keepCheckpoints, fileName);
-    this.#emit("checkpoint", { step: this.step, path });
+    this.#emit("checkpoint", { step: this.#step, path });
     return path;
   }
 
+  /** Frees the data and releases the run directory's lock. */
   dispose(): void {
     this.data.dispose();
+    this.#releaseLock();
   }
 }
 

@@ -1,12 +1,18 @@
 // Writes a file so that a crash mid-write leaves the previous version intact: write a temporary
 // file beside it, flush it to disk, then rename it over the old one.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { makeDir } from "./make-dir.js";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 
 export function writeFileAtomic(path: string, chunks: Uint8Array | string | readonly (Uint8Array | string)[]): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, "w");
+  let fd: number;
+  try {
+    fd = openSync(tmp, "w");
+  } catch (err) {
+    throw Object.assign(err as Error, { path });
+  }
   try {
     for (const chunk of Array.isArray(chunks) ? chunks : [chunks]) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
@@ -17,7 +23,8 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | string | read
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    // A failed write names the file the caller asked for, not the temporary beside it.
+    throw Object.assign(err as Error, { path });
   }
   closeSync(fd);
   renameSync(tmp, path);

