@@ -3,9 +3,7 @@
 //  2. the tutorial's MLP GAN training step (G 100-256-512-1024-784 tanh, D 784-512-256-1 sigmoid,
 //     BCE, Adam 2e-4 (0.5, 0.999), batch 64), D on real and fake separately, then G.
 // Rounds alternate between the two so that machine noise hits both alike. The last line is JSON.
-import {
-  ones, zeros, rand, randn, tidy, setNumThreads, getNumThreads, binaryCrossEntropy, manualSeed, torchVersion,
-} from "../src/engine/index.js";
+import { ones, zeros, rand, randn, tidy, setNumThreads, getNumThreads, binaryCrossEntropy, manualSeed, torchVersion } from "../src/engine/index.js";
 import { Sequential, Linear, LeakyReLU, Tanh, Sigmoid } from "../src/nn/index.js";
 import { Adam } from "../src/optim/index.js";
 import { TorchWorker, median } from "./torch-worker.js";
@@ -17,11 +15,16 @@ const stepsPerRound = Number(process.env.BENCH_STEPS ?? 30);
 function mlpGan() {
   manualSeed(0);
   const G = new Sequential(
-    new Linear(100, 256), new LeakyReLU(0.2), new Linear(256, 512), new LeakyReLU(0.2),
-    new Linear(512, 1024), new LeakyReLU(0.2), new Linear(1024, 784), new Tanh());
-  const D = new Sequential(
-    new Linear(784, 512), new LeakyReLU(0.2), new Linear(512, 256), new LeakyReLU(0.2),
-    new Linear(256, 1), new Sigmoid());
+    new Linear(100, 256),
+    new LeakyReLU(0.2),
+    new Linear(256, 512),
+    new LeakyReLU(0.2),
+    new Linear(512, 1024),
+    new LeakyReLU(0.2),
+    new Linear(1024, 784),
+    new Tanh(),
+  );
+  const D = new Sequential(new Linear(784, 512), new LeakyReLU(0.2), new Linear(512, 256), new LeakyReLU(0.2), new Linear(256, 1), new Sigmoid());
   const optG = new Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const optD = new Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const real = rand([64, 784]).mul(2).sub(1);
@@ -76,10 +79,15 @@ async function main() {
   torch.close();
   const gantryMs = median(ms.gantry);
   const torchMs = median(ms.torch);
-  console.log(JSON.stringify({
-    gantry_ms: +gantryMs.toFixed(3), torch_ms: +torchMs.toFixed(3), ratio: +(gantryMs / torchMs).toFixed(3),
-    op_us: { gantry: +median(opUs.gantry).toFixed(3), torch: +median(opUs.torch).toFixed(3) }, threads,
-  }));
+  console.log(
+    JSON.stringify({
+      gantry_ms: +gantryMs.toFixed(3),
+      torch_ms: +torchMs.toFixed(3),
+      ratio: +(gantryMs / torchMs).toFixed(3),
+      op_us: { gantry: +median(opUs.gantry).toFixed(3), torch: +median(opUs.torch).toFixed(3) },
+      threads,
+    }),
+  );
 }
 
 await main();

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { setNumThreads, tidy, torchVersion } from "../src/engine/index.js";
+import { setNumThreads, torchVersion } from "../src/engine/index.js";
 import { createGan, Trainer } from "../src/train/index.js";
 import { Progress } from "../src/train/progress.js";
 import { TorchWorker, median } from "./torch-worker.js";
@@ -35,7 +35,10 @@ async function main() {
   const torch = new TorchWorker();
   const results: Record<string, Record<string, number>> = {};
   const cuda = device !== "cpu";
-  for (const [preset, workload, steps] of [["mnist-mlp", "mlp-gan", cuda ? 200 : 30], ["mnist-dcgan", "dcgan", cuda ? 100 : 8]] as const) {
+  for (const [preset, workload, steps] of [
+    ["mnist-mlp", "mlp-gan", cuda ? 200 : 30],
+    ["mnist-dcgan", "dcgan", cuda ? 100 : 8],
+  ] as const) {
     await torch.ask(`setup ${workload} ${threads} ${device}`);
     const tutorial = await gantryStep(preset, "tutorial");
     const fast = await gantryStep(preset, "fast");
@@ -47,16 +50,23 @@ async function main() {
       ms.torch.push((await torch.ask<{ ms: number }>(`run ${steps}`)).ms);
       ms.tutorial.push(tutorial(steps));
       ms.fast.push(fast(steps));
-      console.log(`${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`);
+      console.log(
+        `${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`,
+      );
     }
     const [t, gt, gf] = [median(ms.torch), median(ms.tutorial), median(ms.fast)];
     results[preset] = {
-      torch_ms: +t.toFixed(2), gantry_tutorial_ms: +gt.toFixed(2), gantry_fast_ms: +gf.toFixed(2),
-      ratio_tutorial: +(gt / t).toFixed(3), speedup_fast: +(t / gf).toFixed(3),
+      torch_ms: +t.toFixed(2),
+      gantry_tutorial_ms: +gt.toFixed(2),
+      gantry_fast_ms: +gf.toFixed(2),
+      ratio_tutorial: +(gt / t).toFixed(3),
+      speedup_fast: +(t / gf).toFixed(3),
     };
   }
   torch.close();
-  console.log(`gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast`);
+  console.log(
+    `gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast`,
+  );
   console.log(JSON.stringify(results));
 }
 

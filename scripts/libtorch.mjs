@@ -9,7 +9,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-
 function hasHeaders(includeDir) {
   return existsSync(join(includeDir, "ATen", "ATen.h"));
 }
@@ -25,11 +24,10 @@ function fromPython(env) {
   const python = env.PYTHON || "python3";
   let out;
   try {
-    out = execFileSync(
-      python,
-      ["-c", "import torch, os, json; print(json.dumps([os.path.dirname(torch.__file__), bool(torch.compiled_with_cxx11_abi())]))"],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-    );
+    out = execFileSync(python, ["-c", "import torch, os, json; print(json.dumps([os.path.dirname(torch.__file__), bool(torch.compiled_with_cxx11_abi())]))"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return null;
   }
@@ -96,7 +94,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       "--json": [JSON.stringify(found)],
     }[what];
     if (!out) throw new Error(`unknown option ${what}: expected --include, --libs, --cflags or --json`);
-    process.stdout.write(out.join(" ") + "\n");
+    process.stdout.write(`${out.join(" ")}\n`);
   } catch (err) {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);

@@ -15,10 +15,14 @@ for (const row of rows) {
   const command = `\`gantry train ${flags} --seed 0 --out runs/${name} && gantry eval --run runs/${name}\``;
   const minutes = (seconds / 60).toFixed(1);
   if ("modesCaptured" in r) {
-    toy.push(`| ${name} | ${r.modesCaptured}/${r.numModes} | ${f(r.highQualityFraction * 100, 1)}% | ${r.collapsed ? "yes" : "no"} | ${minutes} | ${command} |`);
+    toy.push(
+      `| ${name} | ${r.modesCaptured}/${r.numModes} | ${f(r.highQualityFraction * 100, 1)}% | ${r.collapsed ? "yes" : "no"} | ${minutes} | ${command} |`,
+    );
   } else {
     floor = r.floor;
-    image.push(`| ${name} | ${f(r.fid, 2)} | ${f(r.kid, 4)} | ${f(r.is, 2)} | ${f(r.precision)} | ${f(r.recall)} | ${f(r.density)} | ${f(r.coverage)} | ${r.classesCovered}/10 | ${r.collapsed ? "yes" : "no"} | ${r.labelAccuracy === null ? "–" : f(r.labelAccuracy * 100, 1) + "%"} | ${f(r.memorized * 100, 2)}% | ${minutes} | ${command} |`);
+    image.push(
+      `| ${name} | ${f(r.fid, 2)} | ${f(r.kid, 4)} | ${f(r.is, 2)} | ${f(r.precision)} | ${f(r.recall)} | ${f(r.density)} | ${f(r.coverage)} | ${r.classesCovered}/10 | ${r.collapsed ? "yes" : "no"} | ${r.labelAccuracy === null ? "–" : `${f(r.labelAccuracy * 100, 1)}%`} | ${f(r.memorized * 100, 2)}% | ${minutes} | ${command} |`,
+    );
   }
 }
 console.log(`# Quality of gantry's presets

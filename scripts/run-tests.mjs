@@ -12,7 +12,9 @@ function find(dir) {
 }
 
 const filter = process.argv[2];
-const files = find("dist").filter((f) => !filter || f.includes(filter)).sort();
+const files = find("dist")
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
 if (!files.length) {
   console.error(`no test files found${filter ? ` matching '${filter}'` : ""}`);
   process.exit(1);

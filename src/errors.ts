@@ -74,7 +74,10 @@ export class EnvironmentError extends GanError {
     if (err instanceof GanError || !(err instanceof Error)) return null;
     const { code, syscall, path, dest } = err as NodeJS.ErrnoException & { dest?: string };
     if (typeof code !== "string" || !/^E[A-Z]+$/.test(code) || !syscall) return null;
-    const what = { mkdir: "create the folder", open: "open", write: "write", rename: "write", unlink: "delete", rmdir: "delete", scandir: "list", read: "read" }[syscall] ?? syscall;
+    const what =
+      { mkdir: "create the folder", open: "open", write: "write", rename: "write", unlink: "delete", rmdir: "delete", scandir: "list", read: "read" }[
+        syscall
+      ] ?? syscall;
     return new EnvironmentError(`cannot ${what} ${dest ?? path ?? "a file"}: ${errnoReasons[code] ?? "system error"} (${code})`, { cause: err });
   }
 }

@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { repoRoot } from "./helpers.js";
 
 const finder = join(repoRoot, "scripts", "libtorch.mjs");
-const run = (env: Record<string, string>) =>
-  spawnSync(process.execPath, [finder, "--json"], { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+const run = (env: Record<string, string>) => spawnSync(process.execPath, [finder, "--json"], { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
 
 test("LIBTORCH_DIR comes first, and a wrong one is named", () => {
   const r = run({ LIBTORCH_DIR: "/no/such/libtorch" });
@@ -23,6 +22,8 @@ test("with no pip torch, Debian's libtorch-dev is found", () => {
 
 test("when nothing is found, the error names all three places", async () => {
   const { findLibtorch } = (await import(finder)) as { findLibtorch: (o: { env: Record<string, string>; debianPrefix: string }) => unknown };
-  assert.throws(() => findLibtorch({ env: { PYTHON: "/bin/false" }, debianPrefix: "/no/such/prefix" }), (e: Error) =>
-    /LIBTORCH_DIR \(unset\)/.test(e.message) && /pip-installed PyTorch/.test(e.message) && /libtorch-dev/.test(e.message));
+  assert.throws(
+    () => findLibtorch({ env: { PYTHON: "/bin/false" }, debianPrefix: "/no/such/prefix" }),
+    (e: Error) => /LIBTORCH_DIR \(unset\)/.test(e.message) && /pip-installed PyTorch/.test(e.message) && /libtorch-dev/.test(e.message),
+  );
 });

@@ -83,7 +83,8 @@ export function overridesFromFlags(values: Record<string, unknown>): { overrides
     const eq = item.indexOf("=");
     if (eq <= 0) throw new ConfigError([{ path: "--set", message: `expected PATH=VALUE, such as train.emaDecay=0.999, got '${item}'` }]);
     const path = item.slice(0, eq).trim();
-    if (!/^[A-Za-z][\w]*(\.[A-Za-z][\w]*)*$/.test(path)) throw new ConfigError([{ path: "--set", message: `'${path}' is not a config path such as train.batchSize` }]);
+    if (!/^[A-Za-z][\w]*(\.[A-Za-z][\w]*)*$/.test(path))
+      throw new ConfigError([{ path: "--set", message: `'${path}' is not a config path such as train.batchSize` }]);
     setPath(overrides, path, readValue(path, item.slice(eq + 1)));
     given.set(path, `--set ${path}`);
   }
@@ -105,7 +106,12 @@ export function readConfigFile(path: string): ConfigOverrides {
     throw new ConfigError([{ path: "--config", message: `${path} is not valid JSON: ${(err as Error).message}` }], { cause: err });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError([{ path: "--config", message: `${path} must hold a JSON object of config fields, such as {"train": {"epochs": 5}}; it holds ${JSON.stringify(parsed)?.slice(0, 40)}` }]);
+    throw new ConfigError([
+      {
+        path: "--config",
+        message: `${path} must hold a JSON object of config fields, such as {"train": {"epochs": 5}}; it holds ${JSON.stringify(parsed)?.slice(0, 40)}`,
+      },
+    ]);
   }
   return parsed as ConfigOverrides;
 }

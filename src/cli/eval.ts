@@ -2,7 +2,7 @@
 import type { Command } from "./main.js";
 import { numberFlag } from "./main.js";
 import { existsSync } from "node:fs";
-import { Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
+import { type Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
 import { datasetNames, datasetOf } from "../data/registry.js";
 import { assertSamplesFit } from "../train/memory.js";
@@ -14,8 +14,14 @@ import { labelsPath, generatorFromFlags } from "./sample.js";
 function idxImages(path: string): Tensor {
   const { data, shape } = readIdx(path);
   if (shape.length !== 3) throw new ConfigError([{ path: "--samples", message: `${path} holds shape [${shape.join(", ")}], expected images (N, H, W)` }]);
-  if (shape[1] !== 28 || shape[2] !== 28) throw new ConfigError([{ path: "--samples", message: `${path} holds ${shape[1]}x${shape[2]} images; the classifiers score 28x28 images` }]);
-  return tidy(() => tensor(data, { dtype: "uint8", shape: [shape[0], 1, shape[1], shape[2]] }).to({ dtype: "float32" }).div(127.5).sub(1));
+  if (shape[1] !== 28 || shape[2] !== 28)
+    throw new ConfigError([{ path: "--samples", message: `${path} holds ${shape[1]}x${shape[2]} images; the classifiers score 28x28 images` }]);
+  return tidy(() =>
+    tensor(data, { dtype: "uint8", shape: [shape[0], 1, shape[1], shape[2]] })
+      .to({ dtype: "float32" })
+      .div(127.5)
+      .sub(1),
+  );
 }
 
 /** The datasets gantry has a feature classifier for. */
@@ -42,19 +48,25 @@ export const evalCommand: Command = {
     const loaded = values.samples === undefined ? generatorFromFlags(values.run as string | undefined, values.generator as string | undefined) : null;
     if (loaded) assertSamplesFit(loaded.G, loaded.shape, count);
     let dataset = (values.dataset as string | undefined) ?? loaded?.card.dataset ?? "mnist";
-    if (!datasetNames.includes(dataset as never)) throw new ConfigError([{ path: "--dataset", message: `unknown dataset '${dataset}': expected one of ${scored().join(", ")}` }]);
+    if (!datasetNames.includes(dataset as never))
+      throw new ConfigError([{ path: "--dataset", message: `unknown dataset '${dataset}': expected one of ${scored().join(", ")}` }]);
     const toy = datasetOf(dataset).toy;
     if (toy && loaded) {
       const stats = tidy(() => toyModeStats(loaded.sample(count).samples, toy));
       const out = { dataset, ...stats, fid: null, kid: null };
-      console.log(values.json ? JSON.stringify(out) : [
-        `${dataset}: ${stats.modesCaptured}/${stats.numModes} modes captured (at least 20% of a mode's expected share within 3 std)`,
-        `high-quality samples (within 3 std of a mode): ${(stats.highQualityFraction * 100).toFixed(1)}%`,
-        `mode collapse: ${stats.collapsed ? "YES" : "no"}`,
-      ].join("\n"));
+      console.log(
+        values.json
+          ? JSON.stringify(out)
+          : [
+              `${dataset}: ${stats.modesCaptured}/${stats.numModes} modes captured (at least 20% of a mode's expected share within 3 std)`,
+              `high-quality samples (within 3 std of a mode): ${(stats.highQualityFraction * 100).toFixed(1)}%`,
+              `mode collapse: ${stats.collapsed ? "YES" : "no"}`,
+            ].join("\n"),
+      );
       return;
     }
-    if (!datasetOf(dataset).classifier) throw new ConfigError([{ path: "--dataset", message: `gantry has no classifier for ${dataset} yet: it scores ${scored().join(", ")}` }]);
+    if (!datasetOf(dataset).classifier)
+      throw new ConfigError([{ path: "--dataset", message: `gantry has no classifier for ${dataset} yet: it scores ${scored().join(", ")}` }]);
     let images: Tensor;
     let labels: Tensor | null = null;
     if (loaded) {
@@ -63,7 +75,8 @@ export const evalCommand: Command = {
       labels = drawn.labels ?? null;
     } else {
       images = idxImages(values.samples as string);
-      const labelFile = (values.labels as string | undefined) ?? (existsSync(labelsPath(values.samples as string)) ? labelsPath(values.samples as string) : undefined);
+      const labelFile =
+        (values.labels as string | undefined) ?? (existsSync(labelsPath(values.samples as string)) ? labelsPath(values.samples as string) : undefined);
       if (labelFile) labels = tensor(readIdx(labelFile).data, { dtype: "uint8" }).to({ dtype: "int64" });
       dataset = (values.dataset as string | undefined) ?? "mnist";
     }
@@ -84,7 +97,8 @@ export const classifier: Command = {
   },
   async run(values) {
     const dataset = values.dataset as string | undefined;
-    if (dataset !== "mnist" && dataset !== "fashion-mnist") throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
+    if (dataset !== "mnist" && dataset !== "fashion-mnist")
+      throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
     await trainClassifier(dataset, {
       epochs: numberFlag(values, "epochs", { integer: true, min: 1 }),
       seed: numberFlag(values, "seed", { integer: true, min: 0 }),

@@ -43,7 +43,25 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
 test("the issue's NaN reproduction: exit 2 at step 1, real flags in the hint, no checkpoint claimed or written", () => {
   const dir = join(tmp(), "r");
   const err = userError(
-    ["train", "--preset", "mnist-mlp", "--loss", "least-squares", "--lr-g", "1e20", "--lr-d", "1e20", "--steps", "100", "--set", "log.every=1", "--set", "log.checkpointEvery=1", "--out", dir],
+    [
+      "train",
+      "--preset",
+      "mnist-mlp",
+      "--loss",
+      "least-squares",
+      "--lr-g",
+      "1e20",
+      "--lr-d",
+      "1e20",
+      "--steps",
+      "100",
+      "--set",
+      "log.every=1",
+      "--set",
+      "log.checkpointEvery=1",
+      "--out",
+      dir,
+    ],
     /step 1: the [DG] loss is (NaN|-?Infinity); training stopped\. No checkpoint was written before this step: lower the learning rates \(--lr-g, --lr-d\)/,
   );
   assert.doesNotMatch(err, /hinge-sn|intact/);
@@ -51,9 +69,16 @@ test("the issue's NaN reproduction: exit 2 at step 1, real flags in the hint, no
 });
 
 test("SIGTERM and Ctrl-C write a checkpoint at the current step and exit 143 / 130; a second trainer on the run is refused", async () => {
-  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+  for (const [signal, code] of [
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const) {
     const dir = join(tmp(), "r");
-    const child = spawn(process.execPath, [bin, "train", ...tiny, "--steps", "100000", "--set", "log.every=1", "--set", "log.checkpointEvery=100000", "--out", dir], { env });
+    const child = spawn(
+      process.execPath,
+      [bin, "train", ...tiny, "--steps", "100000", "--set", "log.every=1", "--set", "log.checkpointEvery=100000", "--out", dir],
+      { env },
+    );
     let err = "";
     child.stderr.on("data", (c) => (err += c));
     const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
@@ -90,7 +115,9 @@ function tmpfs(options: string): string | null {
 }
 const canMount = process.getuid?.() === 0 && spawnSync("which", ["mount"]).status === 0;
 
-test("a full disk and a read-only directory are one-line errors with exit 2, and earlier checkpoints survive", { skip: canMount ? false : "mounting a tmpfs needs root" }, () => {
+test("a full disk and a read-only directory are one-line errors with exit 2, and earlier checkpoints survive", {
+  skip: canMount ? false : "mounting a tmpfs needs root",
+}, () => {
   const full = tmpfs("size=1m");
   assert.ok(full, "mount a 1 MiB tmpfs");
   try {
@@ -130,7 +157,22 @@ test("damaged run files: corrupt config.json, a null --config, bad RNG metadata 
 
 test("--set reaches any field; typos in keys and values are exit-2 errors that name them", () => {
   const dir = join(tmp(), "r");
-  const r = gantry(["train", ...tiny, "--steps", "3", "--set", "train.emaDecay=0.9", "--set", "log.evalEvery=500", "--set", "train.gradClip=1", "--set", "model.generator.options.hidden=[32,64]", "--out", dir]);
+  const r = gantry([
+    "train",
+    ...tiny,
+    "--steps",
+    "3",
+    "--set",
+    "train.emaDecay=0.9",
+    "--set",
+    "log.evalEvery=500",
+    "--set",
+    "train.gradClip=1",
+    "--set",
+    "model.generator.options.hidden=[32,64]",
+    "--out",
+    dir,
+  ]);
   assert.equal(r.code, 0, r.err);
   const saved = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   assert.deepEqual([saved.train.emaDecay, saved.log.evalEvery, saved.train.gradClip, saved.model.generator.options.hidden], [0.9, 500, 1, [32, 64]]);
@@ -138,7 +180,10 @@ test("--set reaches any field; typos in keys and values are exit-2 errors that n
   userError(["train", "--set", "trian.steps=3"], /trian: unknown field \(did you mean 'train'\?\)/);
   userError(["train", "--set", "train.loop=fats"], /train\.loop: must be one of fast, tutorial, got "fats" \(did you mean 'fast'\?\)/);
   userError(["train", "--set", "model.generator.options.hidden=[-5]"], /model\.generator\.options\.hidden\.0: must be > 0, got -5/);
-  userError(["train", "--set", "model.generator.options.bogus=true"], /model\.generator\.options\.bogus: unknown field; expected one of hidden, output, batchNorm/);
+  userError(
+    ["train", "--set", "model.generator.options.bogus=true"],
+    /model\.generator\.options\.bogus: unknown field; expected one of hidden, output, batchNorm/,
+  );
   userError(["train", "--set", "train.steps"], /--set: expected PATH=VALUE/);
   userError(["train", "--set", "data.imageSize=32"], /data\.imageSize: unknown field/);
 });
@@ -156,7 +201,10 @@ test("shapes are checked before the work starts: IDX images of the wrong size fo
   const data = tmp();
   writeIdx(join(data, "train-images-idx3-ubyte"), { data: new Uint8Array(16 * 100), shape: [16, 10, 10] });
   writeIdx(join(data, "train-labels-idx1-ubyte"), { data: new Uint8Array(16), shape: [16] });
-  userError(["train", ...tiny, "--steps", "1", "--data-dir", data, "--out", join(data, "r")], /its images have shape 1x10x10 \(CxHxW\), but mnist models expect 1x28x28/);
+  userError(
+    ["train", ...tiny, "--steps", "1", "--data-dir", data, "--out", join(data, "r")],
+    /its images have shape 1x10x10 \(CxHxW\), but mnist models expect 1x28x28/,
+  );
   userError(["eval", "--samples", join(data, "train-images-idx3-ubyte")], /holds 10x10 images; the classifiers score 28x28 images/);
 });
 
@@ -171,19 +219,36 @@ test("a PNG whose header declares 20000x20000 pixels is refused before decoding"
   ihdr[9] = 2;
   const chunk = Buffer.concat([Buffer.from([0, 0, 0, 13]), Buffer.from("IHDR"), ihdr, Buffer.alloc(4)]);
   writeFileSync(join(dir, "imgs", "huge.png"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk]));
-  const r = spawnSync(process.execPath, ["-e", `
+  const r = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `
     import(${JSON.stringify(join(repoRoot, "dist", "src", "data", "image-folder.js"))}).then(({ loadImageFolder }) => {
       try { loadImageFolder(${JSON.stringify(join(dir, "imgs"))}, { size: 32 }); } catch (e) { console.log(e.message); }
       console.log("rss", process.memoryUsage().rss);
-    });`], { encoding: "utf8" });
+    });`,
+    ],
+    { encoding: "utf8" },
+  );
   assert.match(r.stdout, /huge\.png: its header declares 20000x20000 pixels, more than the 40 megapixels gantry decodes/);
   assert.ok(Number(/rss (\d+)/.exec(r.stdout)![1]) < 1e9, "decoding never started");
 });
 
 test("a batch or sample count that cannot fit in memory is refused with the estimate", () => {
   const dir = tmp();
-  userError(["train", "--preset", "toy-ring8", "--batch-size", "10000000", "--out", join(dir, "r")], /--batch-size \(train\.batchSize\): 10000000 needs about [\d.]+ GiB of memory/);
+  userError(
+    ["train", "--preset", "toy-ring8", "--batch-size", "10000000", "--out", join(dir, "r")],
+    /--batch-size \(train\.batchSize\): 10000000 needs about [\d.]+ GiB of memory/,
+  );
   assert.ok(!existsSync(join(dir, "r")));
   assert.equal(gantry(["train", "--preset", "toy-ring8", "--steps", "1", "--out", join(dir, "t")]).code, 0);
   userError(["sample", "--run", join(dir, "t"), "--count", "2000000000", "--out", join(dir, "x.png")], /--count: 2000000000 needs about/);
+});
+
+test("after setup, the fashion presets find Fashion-MNIST without --data-dir", () => {
+  const dir = join(tmp(), "r");
+  const r = gantry(["train", "--preset", "fashion-dcgan", "--steps", "1", "--batch-size", "4", "--out", dir]);
+  assert.equal(r.code, 0, `run scripts/setup.sh first: ${r.err}`);
+  assert.match(r.out, /fashion-mnist \(60000 images from .*fashion-mnist\)/);
 });

@@ -17,7 +17,7 @@ export interface Command {
   /** Flags, all taking a value except booleans; parsed strictly. `multiple` flags repeat. */
   options: Record<string, { type: "string" | "boolean"; description: string; multiple?: boolean }>;
   /** Runs the command; a number is the exit code (0 when nothing is returned). */
-  run(values: Record<string, string | boolean | string[] | undefined>): Promise<number | void> | number | void;
+  run(values: Record<string, string | boolean | string[] | undefined>): Promise<unknown> | unknown;
 }
 
 const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, config, list };
@@ -39,7 +39,7 @@ function commandHelp(c: Command): string {
     const value = o.type === "string" ? ` ${flag === "set" ? "PATH=VALUE" : flag.toUpperCase().replace(/-/g, "_")}` : "";
     return `  --${flag}${value}`.padEnd(30) + o.description;
   });
-  return [`usage: ${c.usage}`, "", c.summary, "", "options:", ...lines, "  --help".padEnd(30) + "show this help"].join("\n");
+  return [`usage: ${c.usage}`, "", c.summary, "", "options:", ...lines, `${"  --help".padEnd(30)}show this help`].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -67,7 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
       throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
     }
-    return (await command.run(values)) ?? 0;
+    const code = await command.run(values);
+    return typeof code === "number" ? code : 0;
   } catch (err) {
     return reportError(name, err);
   }
@@ -84,7 +85,9 @@ export function reportError(command: string, thrown: unknown): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   console.error(`gantry ${command}: internal error: ${message.split("\n")[0]}`);
-  console.error(debug ? (err instanceof Error ? err.stack : String(err)) : "this is a bug in gantry: run again with GANTRY_DEBUG=1 for the stack, and report it");
+  console.error(
+    debug ? (err instanceof Error ? err.stack : String(err)) : "this is a bug in gantry: run again with GANTRY_DEBUG=1 for the stack, and report it",
+  );
   return 1;
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "./main.js";
 import { numberFlag, requireDir } from "./main.js";
-import { Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
+import { type Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
 import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
 import { saveSamples } from "../train/samples.js";
@@ -30,7 +30,8 @@ export function generatorFromFlags(run: string | undefined, file: string | undef
 function openGenerator(values: Record<string, unknown>): LoadedGenerator {
   const run = values.run as string | undefined;
   const file = values.generator as string | undefined;
-  if ((run === undefined) === (file === undefined)) throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
+  if ((run === undefined) === (file === undefined))
+    throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
   const loaded = generatorFromFlags(run, file);
   const device = values.device as string | undefined;
   if (device) loaded.G.to(resolveDevice(device));
@@ -79,8 +80,14 @@ export const sample: Command = {
         return;
       }
       if (samples.ndim !== 4) throw new ConfigError([{ path: "--format", message: "idx holds images; this generator makes 2-D points" }]);
-      if (samples.shape[1] !== 1) throw new ConfigError([{ path: "--format", message: `idx holds grayscale images; this generator makes ${samples.shape[1]} channels: use --format png` }]);
-      const { data, shape: [n, h, w] } = toBytes(samples);
+      if (samples.shape[1] !== 1)
+        throw new ConfigError([
+          { path: "--format", message: `idx holds grayscale images; this generator makes ${samples.shape[1]} channels: use --format png` },
+        ]);
+      const {
+        data,
+        shape: [n, h, w],
+      } = toBytes(samples);
       writeIdx(out, { data, shape: [n, h, w] });
       console.log(`wrote ${n} images (${h}x${w}) to ${out}`);
       if (labels) {
@@ -106,15 +113,23 @@ export const interpolate: Command = {
     const loaded = openGenerator(values);
     const classLabel = classFlag(values, loaded);
     const { G, shape } = loaded;
-    if (shape.dataShape.length !== 3) throw new ConfigError([{ path: "--run/--generator", message: "interpolate draws images; this generator makes 2-D points" }]);
+    if (shape.dataShape.length !== 3)
+      throw new ConfigError([{ path: "--run/--generator", message: "interpolate draws images; this generator makes 2-D points" }]);
     const device = G.parameters()[0].device;
-    noGrad(() => tidy(() => {
-      const [a, b] = [randn([shape.latentDim], { device }), randn([shape.latentDim], { device })];
-      const z = stack(Array.from({ length: steps }, (_, i) => a.mul(1 - i / (steps - 1)).add(b.mul(i / (steps - 1)))));
-      let labels: Tensor | undefined;
-      if (shape.numClasses) labels = z.sum(1).mul(0).add(classLabel ?? 0).to({ dtype: "int64" });
-      saveSamples(values.out as string, G.forward(z, labels), { ...shape, numClasses: 0 });
-    }));
+    noGrad(() =>
+      tidy(() => {
+        const [a, b] = [randn([shape.latentDim], { device }), randn([shape.latentDim], { device })];
+        const z = stack(Array.from({ length: steps }, (_, i) => a.mul(1 - i / (steps - 1)).add(b.mul(i / (steps - 1)))));
+        let labels: Tensor | undefined;
+        if (shape.numClasses)
+          labels = z
+            .sum(1)
+            .mul(0)
+            .add(classLabel ?? 0)
+            .to({ dtype: "int64" });
+        saveSamples(values.out as string, G.forward(z, labels), { ...shape, numClasses: 0 });
+      }),
+    );
     console.log(`wrote a ${steps}-image strip to ${values.out}`);
   },
 };

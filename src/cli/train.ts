@@ -18,7 +18,8 @@ const signalExit = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export const train: Command = {
   summary: "train a GAN: a preset, a config file, or resume a run",
-  usage: "gantry train --preset mnist-mlp [--epochs N | --steps N] [--set PATH=VALUE ...] [--out DIR [--overwrite]]  |  gantry train --resume RUN_DIR [--steps N]",
+  usage:
+    "gantry train --preset mnist-mlp [--epochs N | --steps N] [--set PATH=VALUE ...] [--out DIR [--overwrite]]  |  gantry train --resume RUN_DIR [--steps N]",
   options: {
     preset: { type: "string", description: "a preset (gantry list shows them); default mnist-mlp" },
     config: { type: "string", description: "a JSON file of config overrides (docs/config.md lists every field)" },
@@ -40,7 +41,10 @@ export const train: Command = {
     } catch (err) {
       // Name the flag beside the config path it sets: "--epochs (train.epochs): ...".
       if (!(err instanceof ConfigError)) throw err;
-      throw new ConfigError(err.issues.map((i) => ({ ...i, path: labelOf(given, i.path) })), { cause: err });
+      throw new ConfigError(
+        err.issues.map((i) => ({ ...i, path: labelOf(given, i.path) })),
+        { cause: err },
+      );
     }
     trainer.progress.line(`config: ${join(runDir, "config.json")}`);
     // Ctrl-C and SIGTERM (docker stop, systemd, Slurm, timeout) finish the step and checkpoint.
@@ -69,11 +73,21 @@ function labelOf(given: Map<string, string>, path: string): string {
 }
 
 /** The run directory, its config and (on resume) the fields this resume changes. */
-function resolve(values: Record<string, unknown>, overrides: ConfigOverrides, given: Map<string, string>): { runDir: string; config: GanConfig; changes?: Record<string, unknown> } {
+function resolve(
+  values: Record<string, unknown>,
+  overrides: ConfigOverrides,
+  given: Map<string, string>,
+): { runDir: string; config: GanConfig; changes?: Record<string, unknown> } {
   const resume = values.resume as string | undefined;
   if (resume !== undefined) {
     for (const flag of ["preset", "config", "out", "overwrite"]) {
-      if (values[flag] !== undefined) throw new ConfigError([{ path: `--${flag}`, message: "cannot be used with --resume: a resumed run keeps its directory and its config (to train something else, start a new run)" }]);
+      if (values[flag] !== undefined)
+        throw new ConfigError([
+          {
+            path: `--${flag}`,
+            message: "cannot be used with --resume: a resumed run keeps its directory and its config (to train something else, start a new run)",
+          },
+        ]);
     }
     return { runDir: resume, ...resumeConfig(resume, overrides, given) };
   }

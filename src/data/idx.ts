@@ -57,7 +57,9 @@ export function encodeIdx({ data, shape }: IdxArray): Uint8Array {
   const header = Buffer.alloc(4 + 4 * shape.length);
   header[2] = UINT8;
   header[3] = shape.length;
-  shape.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  shape.forEach((d, i) => {
+    header.writeUInt32BE(d, 4 + 4 * i);
+  });
   return Buffer.concat([header, data]);
 }
 

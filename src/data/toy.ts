@@ -1,6 +1,6 @@
 // The 2-D mixtures that papers use to study mode collapse (Unrolled GAN, VEEGAN, PacGAN):
 // a ring of 8 Gaussians and a 5x5 grid of 25.
-import { Tensor, randint, randn, tensor, tidy } from "../engine/index.js";
+import { type Tensor, randint, randn, tensor, tidy } from "../engine/index.js";
 
 export interface ToyDistribution {
   name: string;

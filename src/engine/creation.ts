@@ -55,23 +55,22 @@ export function tensor(data: Nested | ArrayBufferView, options: TensorOptions & 
     shape = options.shape ?? [length];
     if (dtypes[dtype].array !== data.constructor) {
       // e.g. a Float64Array for a float32 tensor: convert element by element.
-      flat = dtype === "int64"
-        ? BigInt64Array.from(data as unknown as ArrayLike<number>, (v) => BigInt(Math.trunc(v)))
-        : new dtypes[dtype].array(data as unknown as ArrayLike<number> as never);
+      flat =
+        dtype === "int64"
+          ? BigInt64Array.from(data as unknown as ArrayLike<number>, (v) => BigInt(Math.trunc(v)))
+          : new dtypes[dtype].array(data as unknown as ArrayLike<number> as never);
     } else {
       flat = data;
     }
   } else {
     shape = options.shape ?? inferShape(data);
-    const values: (number | boolean)[] = Array.isArray(data) ? (data as unknown[]).flat(Infinity as 1) as (number | boolean)[] : [data as number | boolean];
+    const values: (number | boolean)[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity as 1) as (number | boolean)[]) : [data as number | boolean];
     dtype = options.dtype ?? (typeof values[0] === "boolean" ? "bool" : "float32");
     const expected = shape.reduce((a, b) => a * b, 1);
     if (values.length !== expected) {
       throw new ShapeError(`tensor(): ${values.length} values do not fill shape [${shape.join(", ")}] (ragged nested arrays?)`);
     }
-    flat = dtype === "int64"
-      ? BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v))))
-      : new dtypes[dtype].array(values.map(Number));
+    flat = dtype === "int64" ? BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v)))) : new dtypes[dtype].array(values.map(Number));
   }
   const needed = shape.reduce((a, b) => a * b, 1);
   const given = (flat as unknown as ArrayLike<unknown>).length;

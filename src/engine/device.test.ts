@@ -27,7 +27,7 @@ test("cuda works when present, else raises a clear error", () => {
         return [y.item(), ...g!.toArray()];
       };
       const [cpu, gpu] = [run("cpu"), run("cuda")];
-      cpu.forEach((v, i) => assert.ok(Math.abs(v - gpu[i]) < 1e-8, `element ${i}: cpu ${v}, cuda ${gpu[i]}`));
+      for (const [i, v] of cpu.entries()) assert.ok(Math.abs(v - gpu[i]) < 1e-8, `element ${i}: cpu ${v}, cuda ${gpu[i]}`);
       // CUDA's generator state saves and restores too.
       const state = E.getRngState();
       assert.ok(state["cuda:0"]?.length > 0);

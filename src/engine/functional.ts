@@ -17,9 +17,14 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 /** Elementwise: condition ? a : b. */
 export function where(condition: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
-  const name = a instanceof Tensor
-    ? b instanceof Tensor ? "aten::where.self" : "aten::where.ScalarOther"
-    : b instanceof Tensor ? "aten::where.ScalarSelf" : "aten::where.Scalar";
+  const name =
+    a instanceof Tensor
+      ? b instanceof Tensor
+        ? "aten::where.self"
+        : "aten::where.ScalarOther"
+      : b instanceof Tensor
+        ? "aten::where.ScalarSelf"
+        : "aten::where.Scalar";
   const h = (x: Tensor | Scalar) => (x instanceof Tensor ? x.handle : x);
   return wrap(op(name).call([condition.handle, h(a), h(b)]));
 }
@@ -43,21 +48,29 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   return wrap(op("aten::linear").call([x.handle, weight.handle, opt(bias)]));
 }
 export function conv2d(
-  x: Tensor, weight: Tensor, bias?: Tensor | null,
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
   options: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
 ): Tensor {
   const { stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
   return wrap(op("aten::conv2d").call([x.handle, weight.handle, opt(bias), stride, padding, dilation, groups]));
 }
 export function convTranspose2d(
-  x: Tensor, weight: Tensor, bias?: Tensor | null,
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
   options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair } = {},
 ): Tensor {
   const { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
   return wrap(op("aten::conv_transpose2d.input").call([x.handle, weight.handle, opt(bias), stride, padding, outputPadding, groups, dilation]));
 }
 export function batchNorm(
-  x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
   options: { training?: boolean; momentum?: number; eps?: number } = {},
 ): Tensor {
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;

@@ -7,10 +7,22 @@ type Case = { shapes: number[][]; fn: (...xs: E.Tensor[]) => E.Tensor; positive?
 
 const cases: Record<string, Case> = {
   add: { shapes: [[3, 4], [4]], fn: (x, y) => x.add(y, 2) },
-  sub: { shapes: [[3, 4], [3, 1]], fn: (x, y) => x.sub(y) },
+  sub: {
+    shapes: [
+      [3, 4],
+      [3, 1],
+    ],
+    fn: (x, y) => x.sub(y),
+  },
   mul: { shapes: [[3, 4], [4]], fn: (x, y) => x.mul(y) },
   div: { shapes: [[3, 4], [4]], fn: (x, y) => x.div(y.abs().add(1)) },
-  matmul: { shapes: [[3, 4], [4, 2]], fn: (x, y) => x.matmul(y) },
+  matmul: {
+    shapes: [
+      [3, 4],
+      [4, 2],
+    ],
+    fn: (x, y) => x.matmul(y),
+  },
   linear: { shapes: [[3, 4], [2, 4], [2]], fn: (x, w, b) => E.linear(x, w, b) },
   conv2d: { shapes: [[1, 2, 5, 5], [3, 2, 3, 3], [3]], fn: (x, w, b) => E.conv2d(x, w, b, { stride: 2, padding: 1 }) },
   conv_transpose2d: { shapes: [[1, 2, 3, 3], [2, 2, 4, 4], [2]], fn: (x, w, b) => E.convTranspose2d(x, w, b, { stride: 2, padding: 1 }) },
@@ -39,13 +51,39 @@ const cases: Record<string, Case> = {
   norm: { shapes: [[3, 4]], fn: (x) => x.norm() },
   view_reshape: { shapes: [[3, 4]], fn: (x) => x.view(2, 6).reshape(12).mul(x.flatten()) },
   permute_transpose: { shapes: [[2, 3, 4]], fn: (x) => x.permute(2, 0, 1).transpose(0, 2).square() },
-  cat_stack: { shapes: [[2, 3], [2, 3]], fn: (x, y) => E.stack([E.cat([x, y], 1), E.cat([y, x], 1)]).square() },
+  cat_stack: {
+    shapes: [
+      [2, 3],
+      [2, 3],
+    ],
+    fn: (x, y) => E.stack([E.cat([x, y], 1), E.cat([y, x], 1)]).square(),
+  },
   split: { shapes: [[4, 3]], fn: (x) => x.split([1, 3], 0)[1].exp() },
   index_select: { shapes: [[4, 3]], fn: (x) => x.indexSelect(0, E.tensor([3, 0, 3], { dtype: "int64" })) },
-  gather: { shapes: [[3, 4]], fn: (x) => x.gather(1, E.tensor([[0, 0], [3, 1], [2, 2]], { dtype: "int64" })) },
+  gather: {
+    shapes: [[3, 4]],
+    fn: (x) =>
+      x.gather(
+        1,
+        E.tensor(
+          [
+            [0, 0],
+            [3, 1],
+            [2, 2],
+          ],
+          { dtype: "int64" },
+        ),
+      ),
+  },
   flip: { shapes: [[3, 4]], fn: (x) => x.flip(0, 1).square() },
   pad: { shapes: [[1, 1, 3, 3]], fn: (x) => E.pad(x, [1, 1, 2, 0], "reflect") },
-  where: { shapes: [[3, 4], [3, 4]], fn: (x, y) => E.where(x.gt(0), x.square(), y) },
+  where: {
+    shapes: [
+      [3, 4],
+      [3, 4],
+    ],
+    fn: (x, y) => E.where(x.gt(0), x.square(), y),
+  },
   clamp: { shapes: [[12]], fn: (x) => x.clamp(-0.5, 0.5) },
   pow: { shapes: [[12]], fn: (x) => x.pow(3) },
   sqrt: { shapes: [[12]], fn: (x) => x.sqrt(), positive: true },
@@ -55,7 +93,13 @@ const cases: Record<string, Case> = {
   embedding: { shapes: [[5, 3]], fn: (w) => E.embedding(w, E.tensor([4, 0, 4], { dtype: "int64" })) },
   bce: { shapes: [[6]], fn: (x) => E.binaryCrossEntropy(x.sigmoid(), E.tensor([1, 0, 1, 0.5, 0, 1], { dtype: "float64" })) },
   bce_logits: { shapes: [[6]], fn: (x) => E.binaryCrossEntropyWithLogits(x, E.tensor([1, 0, 1, 0.5, 0, 1], { dtype: "float64" })) },
-  mse: { shapes: [[3, 4], [3, 4]], fn: (x, y) => E.mseLoss(x, y) },
+  mse: {
+    shapes: [
+      [3, 4],
+      [3, 4],
+    ],
+    fn: (x, y) => E.mseLoss(x, y),
+  },
   cross_entropy: { shapes: [[4, 3]], fn: (x) => E.crossEntropy(x, E.tensor([0, 2, 1, 1], { dtype: "int64" })) },
 };
 
@@ -73,7 +117,10 @@ for (const [name, { shapes, fn, positive }] of Object.entries(cases)) {
       // A fixed random weighting makes the scalar sensitive to every output element.
       const out0 = fn(...values.map((v, i) => make(i, v)));
       const weight = E.randn([...out0.shape], { dtype: "float64" });
-      const loss = (xs: E.Tensor[]) => fn(...xs).mul(weight).sum();
+      const loss = (xs: E.Tensor[]) =>
+        fn(...xs)
+          .mul(weight)
+          .sum();
 
       const inputs = values.map((v, i) => make(i, v).requiresGrad_());
       const analytic = E.grad(loss(inputs), inputs);

@@ -30,10 +30,14 @@ test("nested tidy moves returned tensors to the outer scope, which frees them", 
 
 test("tidy frees everything when its function throws", () => {
   const before = E.liveTensors();
-  assert.throws(() => E.tidy(() => {
-    E.ones([5]).mul(3);
-    throw new Error("boom");
-  }), /boom/);
+  assert.throws(
+    () =>
+      E.tidy(() => {
+        E.ones([5]).mul(3);
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
   assert.equal(E.liveTensors(), before);
 });
 
@@ -46,7 +50,10 @@ test("using scope() frees the block's tensors; keep() lets one escape", () => {
     escaped = s.keep(a.add(1));
   }
   assert.equal(E.liveTensors(), before + 1);
-  assert.equal(E.tidy(() => escaped.sum().item()), 8);
+  assert.equal(
+    E.tidy(() => escaped.sum().item()),
+    8,
+  );
   {
     using t = E.ones([2]);
     assert.equal(t.size, 2);

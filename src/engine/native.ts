@@ -27,8 +27,12 @@ export interface Native {
   setGrad(h: Handle, g: Handle | null): void;
   backward(h: Handle, gradient: Handle | null, retainGraph: boolean | null, createGraph: boolean): void;
   autogradGrad(
-    outputs: Handle[], inputs: Handle[], gradOutputs: (Handle | null)[] | null,
-    retainGraph: boolean | null, createGraph: boolean, allowUnused: boolean,
+    outputs: Handle[],
+    inputs: Handle[],
+    gradOutputs: (Handle | null)[] | null,
+    retainGraph: boolean | null,
+    createGraph: boolean,
+    allowUnused: boolean,
   ): (Handle | null)[];
   isGradEnabled(): boolean;
   setGradEnabled(on: boolean): void;
@@ -72,21 +76,38 @@ export function translate(err: unknown): Error {
   if (err instanceof GanError || !(err instanceof Error)) return err as Error;
   const kind = (err as Error & { gantryKind?: string }).gantryKind;
   if (kind === undefined) return err;
-  const message = trimmed(err.message);
   const options = { cause: err };
+  if (/Could not run '[^']+' with arguments from the '(CUDA|MPS)' backend/.test(err.message) && !cudaBuilt()) {
+    const what = err.message.split(". ")[0];
+    return new NotImplementedError(
+      `${what}: this libtorch was built without CUDA (Debian's libtorch is CPU-only; README, "GPUs", says how to build against a CUDA PyTorch)`,
+      options,
+    );
+  }
+  const message = trimmed(err.message);
   switch (kind) {
-    case "argument": return new GanError(message, options);
-    case "index": return new ShapeError(message, options);
-    case "value": return new ValueError(message, options);
-    case "type": return new DTypeError(message, options);
-    case "notImplemented": return new NotImplementedError(message, options);
-    case "outOfMemory": return new OutOfMemoryError(message, options);
+    case "argument":
+      return new GanError(message, options);
+    case "index":
+      return new ShapeError(message, options);
+    case "value":
+      return new ValueError(message, options);
+    case "type":
+      return new DTypeError(message, options);
+    case "notImplemented":
+      return new NotImplementedError(message, options);
+    case "outOfMemory":
+      return new OutOfMemoryError(message, options);
     default:
+      if (/not implemented for '/.test(message)) return new NotImplementedError(message, options);
       if (shapeWords.test(message)) return new ShapeError(message, options);
       if (dtypeWords.test(message)) return new DTypeError(message, options);
       return new EngineError(message, options);
   }
 }
+
+let addon: Native | null = null;
+const cudaBuilt = () => (addon?.cudaDeviceCount() ?? 0) > 0;
 
 /** Every addon function, throwing gantry's typed errors; the op calls add their own context. */
 function guard(addon: Native): Native {
@@ -107,4 +128,5 @@ function guard(addon: Native): Native {
   ) as unknown as Native;
 }
 
-export const native: Native = guard(load());
+addon = load();
+export const native: Native = guard(addon);

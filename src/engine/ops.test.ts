@@ -87,7 +87,16 @@ test("creation ops give the requested shapes, dtypes and values", () => {
     assertClose(E.ones([3]), [1, 1, 1]);
     assertClose(E.full([2], 7), [7, 7]);
     assertClose(E.arange(0, 1, 0.25), [0, 0.25, 0.5, 0.75]);
-    assertClose(E.tensor([[1, 2], [3, 4]], { dtype: "int64" }), [1, 2, 3, 4]);
+    assertClose(
+      E.tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { dtype: "int64" },
+      ),
+      [1, 2, 3, 4],
+    );
     const r = E.randint(0, 3, [1000]);
     if (r.dtype !== "int64" || r.min().item() !== 0 || r.max().item() !== 2) throw new Error("randint out of range");
     const u = E.rand([10000]);

@@ -14,8 +14,8 @@ const concat = (chunks: Uint8Array[]) => Buffer.concat(chunks.map((c) => Buffer.
 /** The bytes the specification prescribes for {b: F32 [1, 2], a: I64 [7]} with metadata. */
 function expectedBytes(): Buffer {
   // Larger dtypes first, then by name; offsets count from the start of the data.
-  let header = '{"__metadata__":{"format":"pt"},"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},' +
-    '"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}';
+  let header =
+    '{"__metadata__":{"format":"pt"},"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},' + '"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}';
   header += " ".repeat((8 - (header.length % 8)) % 8);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
@@ -37,7 +37,14 @@ test("serialize writes exactly the bytes the specification prescribes", () => {
 
 test("tensors of equal width are ordered as the reference implementation orders them", () => {
   E.tidy(() => {
-    const bytes = concat(E.serialize({ a: E.zeros([1], { dtype: "float64" }), z: E.zeros([1], { dtype: "int64" }), h: E.zeros([1], { dtype: "float16" }), b: E.zeros([1], { dtype: "bfloat16" }) }));
+    const bytes = concat(
+      E.serialize({
+        a: E.zeros([1], { dtype: "float64" }),
+        z: E.zeros([1], { dtype: "int64" }),
+        h: E.zeros([1], { dtype: "float16" }),
+        b: E.zeros([1], { dtype: "bfloat16" }),
+      }),
+    );
     const header = JSON.parse(bytes.subarray(8, 8 + bytes.readUInt32LE(0)).toString());
     assert.deepEqual(Object.keys(header), ["z", "a", "b", "h"]);
   });
@@ -56,7 +63,13 @@ test("every dtype and a scalar round-trip through a file", () => {
   const dir = mkdtempSync(join(tmpdir(), "gantry-st-"));
   E.tidy(() => {
     const dict = {
-      f64: E.tensor([[1.5, -2], [3, 4]], { dtype: "float64" }),
+      f64: E.tensor(
+        [
+          [1.5, -2],
+          [3, 4],
+        ],
+        { dtype: "float64" },
+      ),
       f32: E.randn([3, 2]),
       bf16: E.tensor([1, -0.5], { dtype: "bfloat16" }),
       f16: E.tensor([0.25, 8], { dtype: "float16" }),
@@ -115,7 +128,11 @@ test("malformed files raise CheckpointError naming the file and the problem", ()
   for (const [name, bytes, pattern] of cases) {
     const path = join(dir, `${name}.safetensors`);
     writeFileSync(path, bytes);
-    assert.throws(() => E.loadSafetensors(path), (e) => e instanceof CheckpointError && e.message.includes(path) && pattern.test(e.message), name);
+    assert.throws(
+      () => E.loadSafetensors(path),
+      (e) => e instanceof CheckpointError && e.message.includes(path) && pattern.test(e.message),
+      name,
+    );
   }
   assert.throws(() => E.loadSafetensors(join(dir, "missing.safetensors")), /missing\.safetensors: cannot read \(ENOENT\)/);
 });

@@ -120,13 +120,16 @@ export function deserialize(bytes: Uint8Array, source = "safetensors data"): { t
       const format = formatDtypes[info?.dtype ?? ""];
       if (!format) fail(`tensor '${name}' has dtype ${JSON.stringify(info?.dtype)}; gantry reads ${Object.keys(formatDtypes).join(", ")}`);
       const shape = info.shape;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+        fail(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
       const offsets = info.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isInteger)) fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}`);
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isInteger))
+        fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}`);
       const [begin, end] = offsets as [number, number];
       const expected = (shape as number[]).reduce((a, b) => a * b, 1) * format.bytes;
       if (begin < 0 || end < begin || end > dataLength) fail(`tensor '${name}' spans bytes ${begin}..${end} but the data is ${dataLength} bytes`);
-      if (end - begin !== expected) fail(`tensor '${name}' of shape [${(shape as number[]).join(", ")}] ${info.dtype} needs ${expected} bytes, its offsets give ${end - begin}`);
+      if (end - begin !== expected)
+        fail(`tensor '${name}' of shape [${(shape as number[]).join(", ")}] ${info.dtype} needs ${expected} bytes, its offsets give ${end - begin}`);
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
       tensors[name] = new Tensor(native.fromBuffer(view, shape as number[], dtypeCode(format.dtype)));
     }

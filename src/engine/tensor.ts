@@ -145,7 +145,9 @@ export class Tensor implements Owned, Disposable {
 
   backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     if (!gradient && this.size !== 1) {
-      throw new ShapeError(`backward(): the tensor has shape [${this.shape.join(", ")}]; without a gradient argument backward() needs a scalar (reduce it with sum() or mean())`);
+      throw new ShapeError(
+        `backward(): the tensor has shape [${this.shape.join(", ")}]; without a gradient argument backward() needs a scalar (reduce it with sum() or mean())`,
+      );
     }
     native.backward(this.handle, gradient?.handle ?? null, options.retainGraph ?? null, options.createGraph ?? false);
   }
@@ -209,16 +211,36 @@ export class Tensor implements Owned, Disposable {
   #unary(name: string): Tensor {
     return wrap(op(name).call([this.handle]));
   }
-  sqrt(): Tensor { return this.#unary("aten::sqrt"); }
-  exp(): Tensor { return this.#unary("aten::exp"); }
-  log(): Tensor { return this.#unary("aten::log"); }
-  abs(): Tensor { return this.#unary("aten::abs"); }
-  square(): Tensor { return this.#unary("aten::square"); }
-  sign(): Tensor { return this.#unary("aten::sign"); }
-  round(): Tensor { return this.#unary("aten::round"); }
-  relu(): Tensor { return this.#unary("aten::relu"); }
-  tanh(): Tensor { return this.#unary("aten::tanh"); }
-  sigmoid(): Tensor { return this.#unary("aten::sigmoid"); }
+  sqrt(): Tensor {
+    return this.#unary("aten::sqrt");
+  }
+  exp(): Tensor {
+    return this.#unary("aten::exp");
+  }
+  log(): Tensor {
+    return this.#unary("aten::log");
+  }
+  abs(): Tensor {
+    return this.#unary("aten::abs");
+  }
+  square(): Tensor {
+    return this.#unary("aten::square");
+  }
+  sign(): Tensor {
+    return this.#unary("aten::sign");
+  }
+  round(): Tensor {
+    return this.#unary("aten::round");
+  }
+  relu(): Tensor {
+    return this.#unary("aten::relu");
+  }
+  tanh(): Tensor {
+    return this.#unary("aten::tanh");
+  }
+  sigmoid(): Tensor {
+    return this.#unary("aten::sigmoid");
+  }
   leakyRelu(negativeSlope = 0.01): Tensor {
     return wrap(op("aten::leaky_relu").call([this.handle, negativeSlope]));
   }
@@ -244,24 +266,32 @@ export class Tensor implements Owned, Disposable {
   #compare(name: string, other: Tensor | Scalar): Tensor {
     return wrap(op(`aten::${name}.${other instanceof Tensor ? "Tensor" : "Scalar"}`).call([this.handle, arg(other)]));
   }
-  eq(other: Tensor | Scalar): Tensor { return this.#compare("eq", other); }
-  ne(other: Tensor | Scalar): Tensor { return this.#compare("ne", other); }
-  lt(other: Tensor | Scalar): Tensor { return this.#compare("lt", other); }
-  le(other: Tensor | Scalar): Tensor { return this.#compare("le", other); }
-  gt(other: Tensor | Scalar): Tensor { return this.#compare("gt", other); }
-  ge(other: Tensor | Scalar): Tensor { return this.#compare("ge", other); }
+  eq(other: Tensor | Scalar): Tensor {
+    return this.#compare("eq", other);
+  }
+  ne(other: Tensor | Scalar): Tensor {
+    return this.#compare("ne", other);
+  }
+  lt(other: Tensor | Scalar): Tensor {
+    return this.#compare("lt", other);
+  }
+  le(other: Tensor | Scalar): Tensor {
+    return this.#compare("le", other);
+  }
+  gt(other: Tensor | Scalar): Tensor {
+    return this.#compare("gt", other);
+  }
+  ge(other: Tensor | Scalar): Tensor {
+    return this.#compare("ge", other);
+  }
 
   // --- reductions ----------------------------------------------------------------------------
 
   sum(dim?: Dims, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(op("aten::sum").call([this.handle]))
-      : wrap(op("aten::sum.dim_IntList").call([this.handle, dim, keepdim]));
+    return dim === undefined ? wrap(op("aten::sum").call([this.handle])) : wrap(op("aten::sum.dim_IntList").call([this.handle, dim, keepdim]));
   }
   mean(dim?: Dims, keepdim = false): Tensor {
-    return dim === undefined
-      ? wrap(op("aten::mean").call([this.handle]))
-      : wrap(op("aten::mean.dim").call([this.handle, dim, keepdim]));
+    return dim === undefined ? wrap(op("aten::mean").call([this.handle])) : wrap(op("aten::mean.dim").call([this.handle, dim, keepdim]));
   }
   /** Variance with Bessel's correction by default (correction 1), as torch.var. */
   var(dim?: Dims, options: { correction?: number; keepdim?: boolean } = {}): Tensor {
@@ -331,9 +361,7 @@ export class Tensor implements Owned, Disposable {
     return wrap(op("aten::unsqueeze").call([this.handle, dim]));
   }
   squeeze(dim?: number): Tensor {
-    return dim === undefined
-      ? wrap(op("aten::squeeze").call([this.handle]))
-      : wrap(op("aten::squeeze.dim").call([this.handle, dim]));
+    return dim === undefined ? wrap(op("aten::squeeze").call([this.handle])) : wrap(op("aten::squeeze.dim").call([this.handle, dim]));
   }
   expand(...shape: number[] | [readonly number[]]): Tensor {
     return wrap(op("aten::expand").call([this.handle, sizes(shape)]));

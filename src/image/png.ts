@@ -1,6 +1,6 @@
 // PNG output: sample grids and strips from image tensors in [-1, 1].
 import { PNG } from "pngjs";
-import { Tensor, tidy } from "../engine/index.js";
+import { type Tensor, tidy } from "../engine/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { ShapeError } from "../errors.js";
 
@@ -14,7 +14,10 @@ export function toBytes(images: Tensor): { data: Uint8Array; shape: [number, num
 
 /** Encodes images as one PNG: a grid of `columns` per row with `padding` pixels between. */
 export function encodeGrid(images: Tensor, options: { columns?: number; padding?: number } = {}): Buffer {
-  const { data, shape: [b, h, w, c] } = toBytes(images);
+  const {
+    data,
+    shape: [b, h, w, c],
+  } = toBytes(images);
   const columns = Math.min(options.columns ?? Math.ceil(Math.sqrt(b)), b);
   const rows = Math.ceil(b / columns);
   const pad = options.padding ?? 2;

@@ -1,6 +1,6 @@
 // Adversarial losses, a typed registry. Each takes the discriminator's real/fake logits
 // (D(x) = sigmoid(logit) for the probabilistic ones) and may add a penalty that needs D itself.
-import { Tensor, binaryCrossEntropyWithLogits, fullLike, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
+import { type Tensor, binaryCrossEntropyWithLogits, fullLike, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
 import { ConfigError } from "../errors.js";
 
 /** Options every loss may use. */
@@ -30,8 +30,7 @@ const target = (like: Tensor, value: number) => fullLike(like, value);
 
 /** BCE with logits: D maximizes log D(x) + log(1 - D(G(z))). */
 function bceDiscriminator(realLabel: number) {
-  return (real: Tensor, fake: Tensor) =>
-    binaryCrossEntropyWithLogits(real, target(real, realLabel)).add(binaryCrossEntropyWithLogits(fake, zerosLike(fake)));
+  return (real: Tensor, fake: Tensor) => binaryCrossEntropyWithLogits(real, target(real, realLabel)).add(binaryCrossEntropyWithLogits(fake, zerosLike(fake)));
 }
 
 /** The squared L2 norm of D's gradient at x, per sample: (B). */
@@ -57,7 +56,10 @@ export const losses = {
   /** Least squares (Mao et al. 2017): targets 1 for real, 0 for fake. */
   "least-squares": (o: LossOptions): AdversarialLoss => ({
     probabilistic: false,
-    discriminator: (real, fake) => mseLoss(real, target(real, o.realLabel ?? 1)).add(mseLoss(fake, zerosLike(fake))).mul(0.5),
+    discriminator: (real, fake) =>
+      mseLoss(real, target(real, o.realLabel ?? 1))
+        .add(mseLoss(fake, zerosLike(fake)))
+        .mul(0.5),
     generator: (fake) => mseLoss(fake, target(fake, 1)).mul(0.5),
   }),
   /** Hinge (Lim & Ye 2017; SN-GAN, BigGAN). */
@@ -82,7 +84,12 @@ export const losses = {
       const shape = [real.shape[0], ...real.shape.slice(1).map(() => 1)];
       const eps = rand(shape, { device: real.device }); // U(0, 1), one per sample
       const between = real.mul(eps).add(fake.detach().mul(eps.rsub(1)));
-      return gradientNormSquared(D, between).sqrt().sub(1).square().mean().mul(o.penaltyWeight ?? 10);
+      return gradientNormSquared(D, between)
+        .sqrt()
+        .sub(1)
+        .square()
+        .mean()
+        .mul(o.penaltyWeight ?? 10);
     },
   }),
   /** Non-saturating with the R1 penalty (Mescheder et al. 2018): gamma/2 E ||grad D(x)||^2 on real data. */
@@ -90,7 +97,10 @@ export const losses = {
     probabilistic: true,
     discriminator: bceDiscriminator(o.realLabel ?? 1),
     generator: (fake) => binaryCrossEntropyWithLogits(fake, target(fake, 1)),
-    penalty: (D, real) => gradientNormSquared(D, real).mean().mul((o.penaltyWeight ?? 10) / 2),
+    penalty: (D, real) =>
+      gradientNormSquared(D, real)
+        .mean()
+        .mul((o.penaltyWeight ?? 10) / 2),
   }),
 } satisfies Record<string, (options: LossOptions) => AdversarialLoss>;
 

@@ -38,9 +38,19 @@ test("each loss's values on known logits", () => {
     near(buildLoss("non-saturating").discriminator(zero, zero).item(), 2 * Math.log(2), "BCE D");
     near(buildLoss("non-saturating").generator(two).item(), Math.log(1 + Math.exp(-2)), "-log D(G(z))");
     near(buildLoss("minimax").generator(two).item(), -Math.log(1 + Math.exp(2)), "log(1 - D(G(z)))");
-    near(buildLoss("non-saturating", { realLabel: 0.9 }).discriminator(two, zero).item(), 0.9 * Math.log(1 + Math.exp(-2)) + 0.1 * Math.log(1 + Math.exp(2)) + Math.log(2), "label smoothing");
+    near(
+      buildLoss("non-saturating", { realLabel: 0.9 }).discriminator(two, zero).item(),
+      0.9 * Math.log(1 + Math.exp(-2)) + 0.1 * Math.log(1 + Math.exp(2)) + Math.log(2),
+      "label smoothing",
+    );
     near(buildLoss("least-squares").discriminator(two, zero).item(), 0.5, "LSGAN D: ((2-1)^2 + 0) / 2");
-    near(buildLoss("hinge").discriminator(two, E.full([4, 1], -0.5)).item(), 0 + 0.5, "hinge D");
+    near(
+      buildLoss("hinge")
+        .discriminator(two, E.full([4, 1], -0.5))
+        .item(),
+      0 + 0.5,
+      "hinge D",
+    );
     near(buildLoss("wasserstein").discriminator(two, zero).item(), -2, "critic: E[D(fake)] - E[D(real)]");
     assert.equal(buildLoss("wasserstein").clip, 0.01);
   });
@@ -60,5 +70,8 @@ test("WGAN-GP's penalty is lambda (|grad| - 1)^2, and R1's is gamma/2 |grad|^2",
 });
 
 test("an unknown loss is a ConfigError listing the valid names", () => {
-  assert.throws(() => buildLoss("focal"), (e) => e instanceof ConfigError && /unknown loss 'focal': expected one of minimax, non-saturating/.test(e.message));
+  assert.throws(
+    () => buildLoss("focal"),
+    (e) => e instanceof ConfigError && /unknown loss 'focal': expected one of minimax, non-saturating/.test(e.message),
+  );
 });

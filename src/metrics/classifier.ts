@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { Tensor, crossEntropy, loadSafetensors, manualSeed, noGrad, saveSafetensors, tidy, cat } from "../engine/index.js";
+import { type Tensor, crossEntropy, loadSafetensors, manualSeed, noGrad, saveSafetensors, tidy, cat } from "../engine/index.js";
 import { Module, Sequential, Conv2d, ReLU, Linear, Flatten, Dropout } from "../nn/index.js";
 import { maxPool2d } from "../engine/index.js";
 import { Adam, LRScheduler } from "../optim/index.js";
@@ -26,11 +26,21 @@ export class FeatureClassifier extends Module {
   readonly head: Linear;
   constructor(readonly numClasses = 10) {
     super();
-    this.body = this.child("body", new Sequential(
-      new Conv2d(1, 32, 3, { padding: 1 }), new ReLU(), new Pool(),
-      new Conv2d(32, 64, 3, { padding: 1 }), new ReLU(), new Pool(),
-      new Flatten(), new Linear(64 * 7 * 7, FEATURE_DIM), new ReLU(), new Dropout(0.25),
-    ));
+    this.body = this.child(
+      "body",
+      new Sequential(
+        new Conv2d(1, 32, 3, { padding: 1 }),
+        new ReLU(),
+        new Pool(),
+        new Conv2d(32, 64, 3, { padding: 1 }),
+        new ReLU(),
+        new Pool(),
+        new Flatten(),
+        new Linear(64 * 7 * 7, FEATURE_DIM),
+        new ReLU(),
+        new Dropout(0.25),
+      ),
+    );
     this.head = this.child("head", new Linear(FEATURE_DIM, numClasses));
   }
   forward(x: Tensor): Tensor {

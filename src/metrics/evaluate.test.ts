@@ -13,7 +13,13 @@ async function testImages(count: number, onlyClass?: number) {
   loader.dispose();
   return E.tidy(() => {
     if (onlyClass === undefined) return { images: images.narrow(0, 0, count), labels: labels!.narrow(0, 0, count) };
-    const index = E.tensor(labels!.toArray().flatMap((l, i) => (l === onlyClass ? [i] : [])).slice(0, count), { dtype: "int64" });
+    const index = E.tensor(
+      labels!
+        .toArray()
+        .flatMap((l, i) => (l === onlyClass ? [i] : []))
+        .slice(0, count),
+      { dtype: "int64" },
+    );
     return { images: images.indexSelect(0, index), labels: labels!.indexSelect(0, index) };
   });
 }

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, cdist, keep, loadSafetensors, saveSafetensors, tidy, withSeed } from "../engine/index.js";
+import { type Tensor, cdist, keep, loadSafetensors, saveSafetensors, tidy, withSeed } from "../engine/index.js";
 import { cacheDir, loadDataset } from "../data/index.js";
 import { loadClassifier, imagesOf, classifierPath, type FeatureClassifier } from "./classifier.js";
 import { frechetDistance, inceptionScore, kernelInceptionDistance, meanCov, precisionRecall, densityCoverage } from "./scores.js";

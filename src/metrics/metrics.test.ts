@@ -21,18 +21,46 @@ test("two Gaussians give their closed-form Fréchet distance", () => {
     E.manualSeed(1);
     // A random SPD covariance and a scaled copy commute: FD = |mu1 - mu2|^2 + (1 + c - 2 sqrt(c)) tr S.
     const a = E.randn([8, 8], { dtype: "float64" });
-    const cov = a.matmul(a.t()).add(E.tensor(Float64Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 0.5 : 0)), { shape: [8, 8] }));
+    const cov = a.matmul(a.t()).add(
+      E.tensor(
+        Float64Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 0.5 : 0)),
+        { shape: [8, 8] },
+      ),
+    );
     const c = 2.25;
     const mean1 = E.zeros([8], { dtype: "float64" });
     const mean2 = E.full([8], 0.5, { dtype: "float64" });
-    const trace = cov.mul(E.tensor(Float64Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 1 : 0)), { shape: [8, 8] })).sum().item();
+    const trace = cov
+      .mul(
+        E.tensor(
+          Float64Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 1 : 0)),
+          { shape: [8, 8] },
+        ),
+      )
+      .sum()
+      .item();
     const expected = 8 * 0.25 + (1 + c - 2 * Math.sqrt(c)) * trace;
     close(frechetDistance({ mean: mean1, cov }, { mean: mean2, cov: cov.mul(c) }), expected, 1e-8 * expected, "FD");
     // Diagonal covariances: sum of (sqrt(s1) - sqrt(s2))^2.
     const d1 = E.tensor([1, 4, 9], { dtype: "float64" });
     const d2 = E.tensor([4, 4, 1], { dtype: "float64" });
-    const diag = (d: E.Tensor) => d.unsqueeze(1).mul(E.tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1]], { dtype: "float64" }));
-    close(frechetDistance({ mean: E.zeros([3], { dtype: "float64" }), cov: diag(d1) }, { mean: E.zeros([3], { dtype: "float64" }), cov: diag(d2) }), 1 + 0 + 4, 1e-9, "diagonal FD");
+    const diag = (d: E.Tensor) =>
+      d.unsqueeze(1).mul(
+        E.tensor(
+          [
+            [1, 0, 0],
+            [0, 1, 0],
+            [0, 0, 1],
+          ],
+          { dtype: "float64" },
+        ),
+      );
+    close(
+      frechetDistance({ mean: E.zeros([3], { dtype: "float64" }), cov: diag(d1) }, { mean: E.zeros([3], { dtype: "float64" }), cov: diag(d2) }),
+      1 + 0 + 4,
+      1e-9,
+      "diagonal FD",
+    );
   });
 });
 
@@ -82,11 +110,17 @@ test("mode statistics flag a generator that emits a single class as collapsed", 
   assert.equal(single.covered, 1);
   assert.equal(single.dominant.label, 7);
   close(single.klToData, Math.log(10), 1e-12, "KL of one class against uniform");
-  const balanced = modeStats(Array.from({ length: 1000 }, (_, i) => i % 10), 10);
+  const balanced = modeStats(
+    Array.from({ length: 1000 }, (_, i) => i % 10),
+    10,
+  );
   assert.equal(balanced.collapsed, false);
   assert.equal(balanced.covered, 10);
   close(balanced.klToData, 0, 1e-12, "KL of uniform against uniform");
-  const skewed = modeStats(Array.from({ length: 1000 }, (_, i) => (i < 400 ? 0 : i % 10)), 10);
+  const skewed = modeStats(
+    Array.from({ length: 1000 }, (_, i) => (i < 400 ? 0 : i % 10)),
+    10,
+  );
   assert.equal(skewed.collapsed, true, "one class at over 3x its share");
 });
 
@@ -94,12 +128,20 @@ test("toy mode statistics: modes captured and high-quality samples", () => {
   E.tidy(() => {
     const ring = toyDistributions.ring8;
     E.manualSeed(3);
-    const everywhere = E.tensor(ring.modes).indexSelect(0, E.randint(0, 8, [2000])).add(E.randn([2000, 2]).mul(ring.std));
+    const everywhere = E.tensor(ring.modes)
+      .indexSelect(0, E.randint(0, 8, [2000]))
+      .add(E.randn([2000, 2]).mul(ring.std));
     const good = toyModeStats(everywhere, ring);
     assert.equal(good.modesCaptured, 8);
     assert.ok(good.highQualityFraction > 0.98);
     assert.equal(good.collapsed, false);
-    const one = toyModeStats(E.tensor(ring.modes[2]).unsqueeze(0).expand(500, 2).add(E.randn([500, 2]).mul(ring.std)), ring);
+    const one = toyModeStats(
+      E.tensor(ring.modes[2])
+        .unsqueeze(0)
+        .expand(500, 2)
+        .add(E.randn([500, 2]).mul(ring.std)),
+      ring,
+    );
     assert.equal(one.modesCaptured, 1);
     assert.equal(one.collapsed, true);
     const off = toyModeStats(E.zeros([500, 2]), ring);

@@ -1,6 +1,6 @@
 // Mode collapse, measured: the classes a generator's samples fall in (by gantry's classifier),
 // and for the 2-D toy mixtures the protocol of Unrolled GAN, VEEGAN and PacGAN.
-import { Tensor, cdist, tensor, tidy } from "../engine/index.js";
+import { type Tensor, cdist, tensor, tidy } from "../engine/index.js";
 import type { ToyDistribution } from "../data/toy.js";
 
 export interface ModeStats {

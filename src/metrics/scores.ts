@@ -2,7 +2,7 @@
 //   Fréchet distance (Heusel et al. 2017), KID (Bińkowski et al. 2018, unbiased, cubic kernel),
 //   Inception-Score analogue (Salimans et al. 2016), precision and recall (Kynkäänniemi et al.
 //   2019, k = 3), density and coverage (Naeem et al. 2020, k = 5).
-import { Tensor, cat, cdist, eigh, kthvalue, logSoftmax, randint, softmax, tidy, tensor } from "../engine/index.js";
+import { type Tensor, cat, cdist, eigh, kthvalue, logSoftmax, randint, softmax, tidy, tensor } from "../engine/index.js";
 
 /** Mean (D) and covariance (D, D) of features, in float64. */
 export function meanCov(features: Tensor): { mean: Tensor; cov: Tensor } {
@@ -10,7 +10,10 @@ export function meanCov(features: Tensor): { mean: Tensor; cov: Tensor } {
     const x = features.to({ dtype: "float64" });
     const mean = x.mean(0);
     const centred = x.sub(mean);
-    const cov = centred.t().matmul(centred).div(x.shape[0] - 1);
+    const cov = centred
+      .t()
+      .matmul(centred)
+      .div(x.shape[0] - 1);
     return { mean, cov };
   });
 }
@@ -43,15 +46,17 @@ export function kernelInceptionDistance(real: Tensor, fake: Tensor, options: { s
   const d = real.shape[1];
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) {
-    values.push(tidy(() => {
-      const x = real.indexSelect(0, randint(0, real.shape[0], [m])).to({ dtype: "float64" });
-      const y = fake.indexSelect(0, randint(0, fake.shape[0], [m])).to({ dtype: "float64" });
-      const k = (p: Tensor, q: Tensor) => p.matmul(q.t()).div(d).add(1).pow(3);
-      const kxx = k(x, x);
-      const kyy = k(y, y);
-      const offDiagonal = (kk: Tensor) => (kk.sum().item() - kk.mul(eye(m)).sum().item()) / (m * (m - 1));
-      return offDiagonal(kxx) + offDiagonal(kyy) - (2 * k(x, y).sum().item()) / (m * m);
-    }));
+    values.push(
+      tidy(() => {
+        const x = real.indexSelect(0, randint(0, real.shape[0], [m])).to({ dtype: "float64" });
+        const y = fake.indexSelect(0, randint(0, fake.shape[0], [m])).to({ dtype: "float64" });
+        const k = (p: Tensor, q: Tensor) => p.matmul(q.t()).div(d).add(1).pow(3);
+        const kxx = k(x, x);
+        const kyy = k(y, y);
+        const offDiagonal = (kk: Tensor) => (kk.sum().item() - kk.mul(eye(m)).sum().item()) / (m * (m - 1));
+        return offDiagonal(kxx) + offDiagonal(kyy) - (2 * k(x, y).sum().item()) / (m * m);
+      }),
+    );
   }
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
@@ -59,7 +64,10 @@ export function kernelInceptionDistance(real: Tensor, fake: Tensor, options: { s
 }
 
 function eye(n: number): Tensor {
-  return tensor(Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), { shape: [n, n] });
+  return tensor(
+    Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)),
+    { shape: [n, n] },
+  );
 }
 
 /** exp(E_x KL(p(y|x) || p(y))) over `splits` splits of the logits; mean and std. */
@@ -94,7 +102,15 @@ export function kthNeighbourDistance(x: Tensor, k: number, chunk = 1000): Tensor
 function ballCounts(queries: Tensor, centres: Tensor, radii: Tensor, chunk = 1000): number[] {
   const counts: number[] = [];
   for (let i = 0; i < queries.shape[0]; i += chunk) {
-    counts.push(...tidy(() => cdist(queries.narrow(0, i, Math.min(chunk, queries.shape[0] - i)), centres).le(radii.unsqueeze(0)).to({ dtype: "float32" }).sum(1).toArray()));
+    counts.push(
+      ...tidy(() =>
+        cdist(queries.narrow(0, i, Math.min(chunk, queries.shape[0] - i)), centres)
+          .le(radii.unsqueeze(0))
+          .to({ dtype: "float32" })
+          .sum(1)
+          .toArray(),
+      ),
+    );
   }
   return counts;
 }
@@ -120,7 +136,14 @@ export function densityCoverage(real: Tensor, fake: Tensor, k = 5): { density: n
   let covered = 0;
   for (let i = 0; i < real.shape[0]; i += 1000) {
     const n = Math.min(1000, real.shape[0] - i);
-    covered += tidy(() => cdist(real.narrow(0, i, n), fake).min(1).values.le(radii.narrow(0, i, n)).to({ dtype: "float32" }).sum().item());
+    covered += tidy(() =>
+      cdist(real.narrow(0, i, n), fake)
+        .min(1)
+        .values.le(radii.narrow(0, i, n))
+        .to({ dtype: "float32" })
+        .sum()
+        .item(),
+    );
   }
   radii.dispose();
   return { density, coverage: covered / real.shape[0] };

@@ -2,7 +2,7 @@
 // logits (B, 1 + auxClasses). Column 0 is the real/fake logit (D(x) = sigmoid of it); an
 // auxiliary classifier (AC-GAN) adds one logit per class after it.
 import { z } from "zod";
-import { Tensor, cat } from "../engine/index.js";
+import { type Tensor, cat } from "../engine/index.js";
 import { parseWith } from "../util/schema.js";
 import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init } from "../nn/index.js";
 import { labelVector, sn } from "./layers.js";
@@ -11,7 +11,10 @@ import type { ModelShape } from "./generators.js";
 export abstract class Discriminator extends Module {
   /** Classes the auxiliary classifier predicts; 0 without one. */
   readonly auxClasses: number;
-  constructor(readonly shape: ModelShape, auxClassifier: boolean) {
+  constructor(
+    readonly shape: ModelShape,
+    auxClassifier: boolean,
+  ) {
     super();
     this.auxClasses = auxClassifier ? shape.numClasses : 0;
   }
@@ -57,7 +60,10 @@ export class MlpDiscriminator extends Discriminator {
 
 export const dcganDiscriminatorOptions = z.strictObject({
   width: z.int().positive().max(4096).default(64).describe("channels of the first layer, doubled at each stride-2 layer"),
-  norm: z.enum(["batch", "layer", "none"]).default("batch").describe("normalization after every conv but the first: batch (DCGAN), layer or none (WGAN-GP's critic)"),
+  norm: z
+    .enum(["batch", "layer", "none"])
+    .default("batch")
+    .describe("normalization after every conv but the first: batch (DCGAN), layer or none (WGAN-GP's critic)"),
   spectralNorm,
   auxClassifier,
 });

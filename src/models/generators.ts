@@ -1,9 +1,21 @@
 // Generator families: noise z (B, latentDim) and, for conditional models, labels (B) to data
 // (B, ...dataShape). Every image generator ends in tanh, matching data scaled to [-1, 1].
 import { z } from "zod";
-import { Tensor } from "../engine/index.js";
+import type { Tensor } from "../engine/index.js";
 import {
-  Module, Linear, LeakyReLU, ReLU, Tanh, Sequential, BatchNorm1d, BatchNorm2d, ConvTranspose2d, Conv2d, Upsample, Unflatten, init,
+  Module,
+  Linear,
+  LeakyReLU,
+  ReLU,
+  Tanh,
+  Sequential,
+  BatchNorm1d,
+  BatchNorm2d,
+  ConvTranspose2d,
+  Conv2d,
+  Upsample,
+  Unflatten,
+  init,
 } from "../nn/index.js";
 import { withLabels } from "./layers.js";
 import { parseWith } from "../util/schema.js";
@@ -113,12 +125,22 @@ export class CnnGenerator extends Generator {
     parseWith(cnnGeneratorOptions, options, "model.generator.options");
     const [channels, size] = shape.dataShape;
     const base = size / 4;
-    this.net = this.child("net", new Sequential(
-      new Linear(shape.latentDim + shape.numClasses, 128 * base * base), new BatchNorm1d(128 * base * base), new ReLU(),
-      new Unflatten([128, base, base]),
-      new Upsample(2), new Conv2d(128, 64, 3, { padding: 1 }), new BatchNorm2d(64), new ReLU(),
-      new Upsample(2), new Conv2d(64, channels, 3, { padding: 1 }), new Tanh(),
-    ));
+    this.net = this.child(
+      "net",
+      new Sequential(
+        new Linear(shape.latentDim + shape.numClasses, 128 * base * base),
+        new BatchNorm1d(128 * base * base),
+        new ReLU(),
+        new Unflatten([128, base, base]),
+        new Upsample(2),
+        new Conv2d(128, 64, 3, { padding: 1 }),
+        new BatchNorm2d(64),
+        new ReLU(),
+        new Upsample(2),
+        new Conv2d(64, channels, 3, { padding: 1 }),
+        new Tanh(),
+      ),
+    );
   }
   forward(z: Tensor, labels?: Tensor): Tensor {
     return this.net.forward(withLabels(z, labels, this.shape.numClasses)); // (B, C, size, size)

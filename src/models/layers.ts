@@ -1,6 +1,6 @@
 // Pieces the model families share: label conditioning and optional spectral norm.
-import { Tensor, cat, oneHot } from "../engine/index.js";
-import { Module, spectralNorm } from "../nn/index.js";
+import { type Tensor, cat, oneHot } from "../engine/index.js";
+import { type Module, spectralNorm } from "../nn/index.js";
 
 /** (B) int64 labels -> (B, K) float one-hot. */
 export function labelVector(labels: Tensor, numClasses: number): Tensor {

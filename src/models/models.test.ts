@@ -8,7 +8,11 @@ import { ConfigError } from "../errors.js";
 
 const shapes: Record<string, number[][]> = {
   mlp: [[1, 28, 28], [2], [3, 32, 32]],
-  dcgan: [[1, 28, 28], [3, 32, 32], [3, 64, 64]],
+  dcgan: [
+    [1, 28, 28],
+    [3, 32, 32],
+    [3, 64, 64],
+  ],
   cnn: [[1, 28, 28]],
 };
 const discriminatorOptions: Record<string, Record<string, unknown>[]> = {
@@ -28,7 +32,10 @@ for (const name of Object.keys(generators)) {
           assert.deepEqual(x.shape, [4, ...dataShape]);
           if (dataShape.length === 3) assert.ok(x.abs().max().item() <= 1, "tanh output");
           x.sum().backward();
-          assert.ok(G.parameters().every((p) => p.grad !== null), "every parameter gets a gradient");
+          assert.ok(
+            G.parameters().every((p) => p.grad !== null),
+            "every parameter gets a gradient",
+          );
           const copy = buildGenerator({ name }, shape);
           copy.loadStateDict(G.stateDict());
           G.eval();
@@ -45,7 +52,11 @@ for (const name of Object.keys(generators)) {
 for (const name of Object.keys(discriminators)) {
   for (const dataShape of shapes[name].filter((s) => name !== "dcgan" || s.length === 3)) {
     for (const options of discriminatorOptions[name]) {
-      for (const [numClasses, auxClassifier] of [[0, false], [10, false], [10, true]] as const) {
+      for (const [numClasses, auxClassifier] of [
+        [0, false],
+        [10, false],
+        [10, true],
+      ] as const) {
         test(`discriminator ${name} ${JSON.stringify(options)} for [${dataShape}], classes ${numClasses}${auxClassifier ? " (aux)" : ""}`, () => {
           E.tidy(() => {
             const D = buildDiscriminator({ name, options: { ...options, auxClassifier } }, { dataShape, latentDim: 16, numClasses });
@@ -54,7 +65,10 @@ for (const name of Object.keys(discriminators)) {
             assert.deepEqual(out.shape, [5, 1 + (auxClassifier ? 10 : 0)]);
             assert.equal(D.takesLabels, numClasses > 0 && !auxClassifier);
             out.sum().backward();
-            assert.ok(D.parameters().every((p) => p.grad !== null), "every parameter gets a gradient");
+            assert.ok(
+              D.parameters().every((p) => p.grad !== null),
+              "every parameter gets a gradient",
+            );
           });
         });
       }
@@ -63,5 +77,8 @@ for (const name of Object.keys(discriminators)) {
 }
 
 test("an unknown model family is a ConfigError listing the valid names", () => {
-  assert.throws(() => buildGenerator({ name: "vae" }, { dataShape: [2], latentDim: 2, numClasses: 0 }), (e) => e instanceof ConfigError && /unknown model 'vae': expected one of mlp, dcgan, cnn/.test(e.message));
+  assert.throws(
+    () => buildGenerator({ name: "vae" }, { dataShape: [2], latentDim: 2, numClasses: 0 }),
+    (e) => e instanceof ConfigError && /unknown model 'vae': expected one of mlp, dcgan, cnn/.test(e.message),
+  );
 });

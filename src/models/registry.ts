@@ -2,12 +2,16 @@
 // (validation, defaults, docs) and its constructor; adding a family is one entry here.
 import type { z } from "zod";
 import {
-  MlpGenerator, DcganGenerator, CnnGenerator, mlpGeneratorOptions, dcganGeneratorOptions, cnnGeneratorOptions,
-  type Generator, type ModelShape,
+  MlpGenerator,
+  DcganGenerator,
+  CnnGenerator,
+  mlpGeneratorOptions,
+  dcganGeneratorOptions,
+  cnnGeneratorOptions,
+  type Generator,
+  type ModelShape,
 } from "./generators.js";
-import {
-  MlpDiscriminator, DcganDiscriminator, mlpDiscriminatorOptions, dcganDiscriminatorOptions, type Discriminator,
-} from "./discriminators.js";
+import { MlpDiscriminator, DcganDiscriminator, mlpDiscriminatorOptions, dcganDiscriminatorOptions, type Discriminator } from "./discriminators.js";
 import { ConfigError } from "../errors.js";
 
 interface Family<M> {
@@ -18,7 +22,11 @@ interface Family<M> {
 
 export const generators = {
   mlp: { description: "the tutorial's MLP", options: mlpGeneratorOptions, build: (shape, o) => new MlpGenerator(shape, o) },
-  dcgan: { description: "DCGAN's transposed convolutions (Radford et al. 2016)", options: dcganGeneratorOptions, build: (shape, o) => new DcganGenerator(shape, o) },
+  dcgan: {
+    description: "DCGAN's transposed convolutions (Radford et al. 2016)",
+    options: dcganGeneratorOptions,
+    build: (shape, o) => new DcganGenerator(shape, o),
+  },
   cnn: { description: "the tutorial's CNN: upsample and convolve", options: cnnGeneratorOptions, build: (shape, o) => new CnnGenerator(shape, o) },
 } satisfies Record<string, Family<Generator>>;
 

@@ -1,8 +1,24 @@
 // nn: modules, layers, initializers and spectral norm, as torch.nn.
 export { Module } from "./module.js";
 export {
-  Linear, Conv2d, ConvTranspose2d, BatchNorm1d, BatchNorm2d, LayerNorm, InstanceNorm2d, Embedding, Dropout,
-  ReLU, LeakyReLU, Tanh, Sigmoid, Flatten, Unflatten, Upsample, Sequential, type ConvOptions,
+  Linear,
+  Conv2d,
+  ConvTranspose2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  LayerNorm,
+  InstanceNorm2d,
+  Embedding,
+  Dropout,
+  ReLU,
+  LeakyReLU,
+  Tanh,
+  Sigmoid,
+  Flatten,
+  Unflatten,
+  Upsample,
+  Sequential,
+  type ConvOptions,
 } from "./layers.js";
 export { spectralNorm, type SpectralNormOptions } from "./spectral-norm.js";
 export * as init from "./init.js";

@@ -1,5 +1,5 @@
 // Weight initializers, in place and without recording a graph, as torch.nn.init.
-import { Tensor, noGrad, randn } from "../engine/index.js";
+import { type Tensor, noGrad, randn } from "../engine/index.js";
 import { op } from "../engine/dispatch.js";
 import { wrap } from "../engine/tensor.js";
 import { GanError } from "../errors.js";
@@ -16,10 +16,14 @@ export type Nonlinearity = "linear" | "relu" | "leaky_relu" | "tanh" | "sigmoid"
 
 export function gain(nonlinearity: Nonlinearity, param = 0.01): number {
   switch (nonlinearity) {
-    case "relu": return Math.SQRT2;
-    case "leaky_relu": return Math.sqrt(2 / (1 + param * param));
-    case "tanh": return 5 / 3;
-    default: return 1;
+    case "relu":
+      return Math.SQRT2;
+    case "leaky_relu":
+      return Math.sqrt(2 / (1 + param * param));
+    case "tanh":
+      return 5 / 3;
+    default:
+      return 1;
   }
 }
 
@@ -41,7 +45,7 @@ export function xavierNormal(t: Tensor, g = 1): Tensor {
 }
 export function kaimingUniform(t: Tensor, a = 0, nonlinearity: Nonlinearity = "leaky_relu", mode: "fanIn" | "fanOut" = "fanIn"): Tensor {
   const fan = fans(t)[mode === "fanIn" ? 0 : 1];
-  const bound = Math.sqrt(3) * gain(nonlinearity, a) / Math.sqrt(fan);
+  const bound = (Math.sqrt(3) * gain(nonlinearity, a)) / Math.sqrt(fan);
   return uniform(t, -bound, bound);
 }
 export function kaimingNormal(t: Tensor, a = 0, nonlinearity: Nonlinearity = "leaky_relu", mode: "fanIn" | "fanOut" = "fanIn"): Tensor {

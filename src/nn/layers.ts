@@ -1,8 +1,21 @@
 // The layers GANs are built from. Shapes, defaults and default initialization follow torch.nn,
 // so a state dict moves between the two.
 import {
-  Tensor, linear, conv2d, convTranspose2d, batchNorm, layerNorm, instanceNorm, embedding, dropout,
-  upsample, empty, ones, zeros, tensor, noGrad,
+  type Tensor,
+  linear,
+  conv2d,
+  convTranspose2d,
+  batchNorm,
+  layerNorm,
+  instanceNorm,
+  embedding,
+  dropout,
+  upsample,
+  empty,
+  ones,
+  zeros,
+  tensor,
+  noGrad,
 } from "../engine/index.js";
 import { Module } from "./module.js";
 import { kaimingUniform, fans, uniform, normal } from "./init.js";
@@ -23,7 +36,11 @@ function resetLinearLike(m: Module, fanIn: number): void {
 
 /** y = x W^T + b; x (B, in) -> (B, out). */
 export class Linear extends Module {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: { bias?: boolean } = {},
+  ) {
     super();
     this.param("weight", empty([outFeatures, inFeatures]));
     if (options.bias ?? true) this.param("bias", empty([outFeatures]));
@@ -42,7 +59,12 @@ export interface ConvOptions {
 
 /** (B, in, H, W) -> (B, out, H', W'). */
 export class Conv2d extends Module {
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: Pair, readonly options: ConvOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: Pair,
+    readonly options: ConvOptions = {},
+  ) {
     super();
     const [kh, kw] = pair(kernelSize);
     this.param("weight", empty([outChannels, inChannels, kh, kw]));
@@ -58,7 +80,9 @@ export class Conv2d extends Module {
 /** (B, in, H, W) -> (B, out, H', W'); H' = (H - 1) * stride - 2 * padding + kernel + outputPadding. */
 export class ConvTranspose2d extends Module {
   constructor(
-    readonly inChannels: number, readonly outChannels: number, readonly kernelSize: Pair,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: Pair,
     readonly options: ConvOptions & { outputPadding?: Pair } = {},
   ) {
     super();
@@ -76,7 +100,10 @@ export class ConvTranspose2d extends Module {
 
 /** Batch norm over (B, C) or (B, C, H, W), with running statistics for eval mode. */
 class BatchNorm extends Module {
-  constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+  constructor(
+    readonly numFeatures: number,
+    readonly options: { eps?: number; momentum?: number; affine?: boolean } = {},
+  ) {
     super();
     if (options.affine ?? true) {
       this.param("weight", ones([numFeatures]));
@@ -94,11 +121,11 @@ class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     const affine = this.hasParam("weight");
     if (this.training) noGrad(() => this.tensor("num_batches_tracked").add_(1));
-    return batchNorm(
-      x, this.tensor("running_mean"), this.tensor("running_var"),
-      affine ? this.tensor("weight") : null, affine ? this.tensor("bias") : null,
-      { training: this.training, momentum: this.options.momentum ?? 0.1, eps: this.options.eps ?? 1e-5 },
-    );
+    return batchNorm(x, this.tensor("running_mean"), this.tensor("running_var"), affine ? this.tensor("weight") : null, affine ? this.tensor("bias") : null, {
+      training: this.training,
+      momentum: this.options.momentum ?? 0.1,
+      eps: this.options.eps ?? 1e-5,
+    });
   }
 }
 export class BatchNorm1d extends BatchNorm {
@@ -116,7 +143,10 @@ export class BatchNorm2d extends BatchNorm {
 
 /** Normalizes over the trailing normalizedShape dims. */
 export class LayerNorm extends Module {
-  constructor(readonly normalizedShape: number[], readonly eps = 1e-5) {
+  constructor(
+    readonly normalizedShape: number[],
+    readonly eps = 1e-5,
+  ) {
     super();
     this.param("weight", ones(normalizedShape));
     this.param("bias", zeros(normalizedShape));
@@ -128,7 +158,10 @@ export class LayerNorm extends Module {
 
 /** Per-sample, per-channel normalization of (B, C, H, W); no affine parameters by default, as PyTorch. */
 export class InstanceNorm2d extends Module {
-  constructor(readonly numFeatures: number, readonly options: { eps?: number; affine?: boolean } = {}) {
+  constructor(
+    readonly numFeatures: number,
+    readonly options: { eps?: number; affine?: boolean } = {},
+  ) {
     super();
     if (options.affine) {
       this.param("weight", ones([numFeatures]));
@@ -143,7 +176,10 @@ export class InstanceNorm2d extends Module {
 
 /** int64 indices (...) -> (..., dim) rows of a table initialized N(0, 1). */
 export class Embedding extends Module {
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+  ) {
     super();
     normal(this.param("weight", empty([numEmbeddings, embeddingDim])), 0, 1);
   }
@@ -200,7 +236,10 @@ export class Unflatten extends Module {
   }
 }
 export class Upsample extends Module {
-  constructor(readonly scaleFactor: number, readonly mode: "nearest" | "bilinear" = "nearest") {
+  constructor(
+    readonly scaleFactor: number,
+    readonly mode: "nearest" | "bilinear" = "nearest",
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -214,7 +253,7 @@ export class Sequential extends Module {
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;
-    layers.forEach((m, i) => this.child(String(i), m));
+    for (const [i, m] of layers.entries()) this.child(String(i), m);
   }
   forward(x: Tensor): Tensor {
     let y = x;

@@ -1,6 +1,6 @@
 // Module: the base of every layer and model, as torch.nn.Module. It owns named parameters,
 // buffers and children, switches train/eval, moves devices and saves and loads state dicts.
-import { Tensor, keep, noGrad } from "../engine/index.js";
+import { type Tensor, keep, noGrad } from "../engine/index.js";
 import { CheckpointError } from "../errors.js";
 
 export abstract class Module {

@@ -7,8 +7,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as E from "../engine/index.js";
 import {
-  Module, Linear, Conv2d, ConvTranspose2d, BatchNorm2d, Embedding, LeakyReLU, Flatten, Tanh, Sequential, spectralNorm,
-  Unflatten, Upsample, Dropout, LayerNorm, InstanceNorm2d, BatchNorm1d, ReLU, Sigmoid, init,
+  type Module,
+  Linear,
+  Conv2d,
+  ConvTranspose2d,
+  BatchNorm2d,
+  Embedding,
+  LeakyReLU,
+  Flatten,
+  Tanh,
+  Sequential,
+  spectralNorm,
+  Unflatten,
+  Upsample,
+  Dropout,
+  LayerNorm,
+  InstanceNorm2d,
+  BatchNorm1d,
+  ReLU,
+  Sigmoid,
+  init,
 } from "./index.js";
 import { CheckpointError } from "../errors.js";
 import { fixture, assertClose, repoRoot } from "../../test/helpers.js";
@@ -38,7 +56,11 @@ const smallCnn = () =>
 test("a PyTorch state dict loads into the same architecture and gives the same output", () => {
   const f = fixture("model");
   const model = smallCnn();
-  const state = Object.fromEntries(Object.entries(f).filter(([k]) => k.startsWith("state.")).map(([k, t]) => [k.slice(6), t]));
+  const state = Object.fromEntries(
+    Object.entries(f)
+      .filter(([k]) => k.startsWith("state."))
+      .map(([k, t]) => [k.slice(6), t]),
+  );
   model.loadStateDict(state);
   model.eval();
   E.tidy(() => assertClose(model.forward(f.x), f.y, { atol: 1e-6 }));
@@ -85,10 +107,12 @@ test("loadStateDict reports every missing, unexpected and misshapen entry at onc
   const bad = { "0.weight": E.zeros([3, 5]), "0.bias": E.zeros([3]), "2.weight": E.zeros([1]) };
   assert.throws(
     () => model.loadStateDict(bad, "bad.safetensors"),
-    (e) => e instanceof CheckpointError &&
+    (e) =>
+      e instanceof CheckpointError &&
       /bad\.safetensors does not fit Sequential/.test(e.message) &&
       /'0\.weight' has shape \[3, 5\], the model expects \[3, 2\]/.test(e.message) &&
-      /missing '1\.weight'/.test(e.message) && /missing '1\.bias'/.test(e.message) &&
+      /missing '1\.weight'/.test(e.message) &&
+      /missing '1\.bias'/.test(e.message) &&
       /unexpected '2\.weight'/.test(e.message),
   );
   assert.deepEqual(model.stateDict()["0.weight"].toArray(), before);

@@ -1,8 +1,8 @@
 // Spectral normalization (Miyato et al. 2018): weight / sigma(weight), with sigma estimated by
 // power iteration on a persistent u vector. State-dict names match torch.nn.utils.spectral_norm:
 // weight_orig, weight_u, weight_v.
-import { Tensor, noGrad, empty } from "../engine/index.js";
-import { Module } from "./module.js";
+import { type Tensor, noGrad, empty } from "../engine/index.js";
+import type { Module } from "./module.js";
 import { ConvTranspose2d } from "./layers.js";
 import { normal } from "./init.js";
 

@@ -1,5 +1,5 @@
 // Gradient-norm clipping, weight clipping (WGAN) and an exponential moving average of weights.
-import { Tensor, noGrad, tidy, stack } from "../engine/index.js";
+import { type Tensor, noGrad, tidy, stack } from "../engine/index.js";
 import type { Module } from "../nn/module.js";
 
 /** Scales gradients so their joint L2 norm is at most maxNorm; returns the norm before clipping. */
@@ -8,7 +8,9 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
     tidy(() => {
       const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
       if (!grads.length) return 0;
-      const total = stack(grads.map((g) => g.norm())).norm().item();
+      const total = stack(grads.map((g) => g.norm()))
+        .norm()
+        .item();
       const scale = maxNorm / (total + 1e-6);
       if (scale < 1) for (const g of grads) g.mul_(scale);
       return total;
@@ -28,7 +30,10 @@ export function clipWeights(params: Tensor[], c: number): void {
  * shadow = decay * shadow + (1 - decay) * param. Buffers are copied as they are.
  */
 export class EMA {
-  constructor(readonly shadow: Module, readonly decay = 0.999) {}
+  constructor(
+    readonly shadow: Module,
+    readonly decay = 0.999,
+  ) {}
 
   /** Starts the average from the model's current weights. */
   static of<M extends Module>(model: M, copy: M, decay = 0.999): EMA {

@@ -81,5 +81,9 @@ test("EMA moves the shadow weights toward the model by 1 - decay", () => {
   const start = model.stateDict().weight.toArray();
   E.noGrad(() => model.stateDict().weight.add_(1));
   ema.update(model);
-  assertClose(ema.shadow.stateDict().weight, start.map((v) => v + 0.1), { atol: 1e-6 });
+  assertClose(
+    ema.shadow.stateDict().weight,
+    start.map((v) => v + 0.1),
+    { atol: 1e-6 },
+  );
 });

@@ -1,6 +1,6 @@
 // Optimizers as torch.optim: Adam, AdamW, SGD and RMSprop, each step the same arithmetic as
 // PyTorch's single-tensor implementation, with state dicts that resume exactly.
-import { Tensor, keep, noGrad, tidy, zerosLike } from "../engine/index.js";
+import { type Tensor, keep, noGrad, tidy, zerosLike } from "../engine/index.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 
 /** Per-parameter state tensors (exp_avg, momentum_buffer, ...) and the step count. */
@@ -108,7 +108,12 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
   }
   protected decoupled = false;
   protected update(p: Tensor, grad: Tensor, state: ParamState): void {
-    const { lr, betas: [beta1, beta2], eps, weightDecay } = this.hyper;
+    const {
+      lr,
+      betas: [beta1, beta2],
+      eps,
+      weightDecay,
+    } = this.hyper;
     if (weightDecay !== 0) {
       if (this.decoupled) p.mul_(1 - lr * weightDecay);
       else grad = grad.add(p, weightDecay);

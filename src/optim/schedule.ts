@@ -12,16 +12,25 @@ export interface ScheduleOptions {
 
 export const schedules = {
   constant: () => () => 1,
-  linear: ({ totalSteps, finalFactor = 0 }: ScheduleOptions) => (step: number) =>
-    1 - (1 - finalFactor) * Math.min(step / totalSteps, 1),
-  cosine: ({ totalSteps, finalFactor = 0 }: ScheduleOptions) => (step: number) =>
-    finalFactor + (1 - finalFactor) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step / totalSteps, 1))),
+  linear:
+    ({ totalSteps, finalFactor = 0 }: ScheduleOptions) =>
+    (step: number) =>
+      1 - (1 - finalFactor) * Math.min(step / totalSteps, 1),
+  cosine:
+    ({ totalSteps, finalFactor = 0 }: ScheduleOptions) =>
+    (step: number) =>
+      finalFactor + (1 - finalFactor) * 0.5 * (1 + Math.cos(Math.PI * Math.min(step / totalSteps, 1))),
 } satisfies Record<ScheduleName, (o: ScheduleOptions) => (step: number) => number>;
 
 /** Sets an optimizer's lr to base * factor(step) at each step. */
 export class LRScheduler {
   readonly factor: (step: number) => number;
-  constructor(readonly optimizer: { lr: number }, readonly baseLr: number, name: ScheduleName, options: ScheduleOptions) {
+  constructor(
+    readonly optimizer: { lr: number },
+    readonly baseLr: number,
+    name: ScheduleName,
+    options: ScheduleOptions,
+  ) {
     const make = schedules[name];
     if (!make) throw new ConfigError([{ path: "schedule", message: `unknown schedule '${name}': expected ${Object.keys(schedules).join(", ")}` }]);
     if (name !== "constant" && !(options.totalSteps > 0)) {

@@ -1,7 +1,7 @@
 // What D sees can be perturbed to stabilize training: annealed instance noise (Sønderby et al.
 // 2017) and DiffAugment (Zhao et al. 2020: translation and cutout, differentiable, applied to
 // real and fake alike). All randomness is libtorch's, so resumed runs replay it.
-import { Tensor, pad, randint, randn, stack, tensor } from "../engine/index.js";
+import { type Tensor, pad, randint, randn, stack, tensor } from "../engine/index.js";
 
 /** x plus N(0, std^2) noise. */
 export function instanceNoise(x: Tensor, std: number): Tensor {

@@ -4,7 +4,7 @@
 // file's metadata under "gantry", beside the SHA-256 of the tensor data, checked on load.
 import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, getRngState, loadSafetensors, saveSafetensors } from "../engine/index.js";
+import { type Tensor, getRngState, loadSafetensors, saveSafetensors } from "../engine/index.js";
 import type { OptimizerState } from "../optim/index.js";
 import type { LoaderPosition } from "../data/loader.js";
 import type { GanConfig } from "./config.js";
@@ -43,12 +43,15 @@ interface Meta {
   config: GanConfig;
 }
 
-const prefixed = (prefix: string, dict: Record<string, Tensor>) =>
-  Object.fromEntries(Object.entries(dict).map(([k, t]) => [`${prefix}.${k}`, t]));
+const prefixed = (prefix: string, dict: Record<string, Tensor>) => Object.fromEntries(Object.entries(dict).map(([k, t]) => [`${prefix}.${k}`, t]));
 
 function pick(all: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
   const p = `${prefix}.`;
-  return Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith(p)).map(([k, t]) => [k.slice(p.length), t]));
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([k]) => k.startsWith(p))
+      .map(([k, t]) => [k.slice(p.length), t]),
+  );
 }
 
 export const checkpointName = (step: number) => `step-${String(step).padStart(8, "0")}.safetensors`;
@@ -73,14 +76,19 @@ export function saveCheckpoint(dir: string, state: Omit<TrainingState, "rng">, k
     config: state.config,
   };
   const path = join(dir, fileName);
-  saveSafetensors(path, {
-    ...prefixed("G", tensors.G),
-    ...prefixed("D", tensors.D),
-    ...(tensors.G_ema ? prefixed("G_ema", tensors.G_ema) : {}),
-    ...prefixed("fixed", tensors.fixed),
-    ...prefixed("optG", optG.tensors),
-    ...prefixed("optD", optD.tensors),
-  }, { gantry: JSON.stringify(meta) }, { digest: true });
+  saveSafetensors(
+    path,
+    {
+      ...prefixed("G", tensors.G),
+      ...prefixed("D", tensors.D),
+      ...(tensors.G_ema ? prefixed("G_ema", tensors.G_ema) : {}),
+      ...prefixed("fixed", tensors.fixed),
+      ...prefixed("optG", optG.tensors),
+      ...prefixed("optD", optD.tensors),
+    },
+    { gantry: JSON.stringify(meta) },
+    { digest: true },
+  );
   for (const old of listCheckpoints(dir).slice(0, -keep)) rmSync(old.path, { force: true });
   return path;
 }

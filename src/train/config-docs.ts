@@ -22,13 +22,20 @@ function typeName(s: z.ZodType): string {
   const inner = unwrap(s);
   const d = def(inner) as Def & { entries?: Record<string, string>; values?: unknown[]; options?: z.ZodType[]; element?: z.ZodType; format?: string };
   switch (d.type) {
-    case "enum": return Object.values(d.entries ?? {}).join(" \\| ");
-    case "literal": return (d.values ?? []).map((v) => JSON.stringify(v)).join(" \\| ");
-    case "union": return (d.options ?? []).map(typeName).join(" \\| ");
-    case "array": return `${typeName(d.element!)}[]`;
-    case "tuple": return "[number, number]";
-    case "number": return (inner as z.ZodNumber).format === "safeint" ? "integer" : "number";
-    default: return d.type;
+    case "enum":
+      return Object.values(d.entries ?? {}).join(" \\| ");
+    case "literal":
+      return (d.values ?? []).map((v) => JSON.stringify(v)).join(" \\| ");
+    case "union":
+      return (d.options ?? []).map(typeName).join(" \\| ");
+    case "array":
+      return `${typeName(d.element!)}[]`;
+    case "tuple":
+      return "[number, number]";
+    case "number":
+      return (inner as z.ZodNumber).format === "safeint" ? "integer" : "number";
+    default:
+      return d.type;
   }
 }
 

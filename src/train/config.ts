@@ -24,7 +24,7 @@ function familySchema(table: Record<string, { options: z.ZodType; description: s
 
 const positiveInt = z.int().positive();
 const rate = z.number().positive().finite();
-const cadence = (what: string, off: string) => z.int().nonnegative().describe(`${what}; 0 ${off}`);
+const cadence = (what: string, off: string, fallback: number) => z.int().nonnegative().default(fallback).describe(`${what}; 0 ${off}`);
 
 /** One resume of a run, recorded in its config.json by gantry. */
 const resumeRecord = z.strictObject({
@@ -36,44 +36,76 @@ const resumeRecord = z.strictObject({
 export const configSchema = z.strictObject({
   preset: z.string().nullable().default(null).describe("the preset this config started from, or null"),
   data: dataSchema.prefault({ dataset: "mnist" }).describe("the dataset and its own options"),
-  model: z.strictObject({
-    latentDim: positiveInt.max(65536).default(100).describe("size of the noise vector z"),
-    conditional: z.boolean().default(false).describe("feed class labels to G (and to D, unless D predicts them)"),
-    generator: familySchema(generators, "generator").prefault({ name: "mlp" }),
-    discriminator: familySchema(discriminators, "discriminator").prefault({ name: "mlp" }),
-  }).prefault({}),
-  loss: z.strictObject({
-    name: z.enum(Object.keys(losses) as [keyof typeof losses, ...(keyof typeof losses)[]]).default("non-saturating").describe("the adversarial loss"),
-    realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
-    penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
-    auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
-  }).prefault({}),
-  train: z.strictObject({
-    epochs: positiveInt.default(100).describe("passes over the data; ignored when steps is set"),
-    steps: positiveInt.nullable().default(null).describe("total D steps; null to train for epochs"),
-    batchSize: positiveInt.default(64).describe("images per batch"),
-    lrG: rate.default(2e-4).describe("G's learning rate (Adam)"),
-    lrD: rate.default(2e-4).describe("D's learning rate (Adam)"),
-    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.5, 0.999]).describe("Adam's betas for both nets"),
-    nCritic: positiveInt.default(1).describe("D steps per G step (5 for WGAN-GP)"),
-    loop: z.enum(["fast", "tutorial"]).default("fast")
-      .describe("fast: one G forward reused for G's step, real and fake through D together when D has no BatchNorm; tutorial: the tutorial's loop, step for step"),
-    schedule: z.enum(["constant", "linear", "cosine"]).default("constant").describe("learning-rate schedule over the run"),
-    seed: z.int().nonnegative().default(0).describe("random seed for weights, noise and data order"),
-    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, "must be cpu, cuda or cuda:N").default("cpu").describe("cpu, cuda or cuda:N"),
-    emaDecay: z.number().gt(0).lt(1).nullable().default(null).describe("decay of an EMA copy of G (e.g. 0.999), used for grids, eval and export; null for none"),
-    gradClip: rate.nullable().default(null).describe("clip both nets' gradient norm to this; null for none"),
-    instanceNoise: z.number().nonnegative().finite().default(0).describe("std of Gaussian noise on D's inputs, annealed to 0; 0 for none"),
-    diffAugment: z.boolean().default(false).describe("DiffAugment (translation and cutout) on everything D sees"),
-  }).prefault({}),
-  log: z.strictObject({
-    every: positiveInt.default(100).describe("steps between log lines and stats.jsonl records (the tutorial: 100)"),
-    sampleEvery: cadence("steps between sample grids (also written at every epoch's end)", "for epoch ends only").default(0),
-    checkpointEvery: positiveInt.default(1000).describe("steps between checkpoints (also written at the end and on Ctrl-C or SIGTERM)"),
-    keepCheckpoints: positiveInt.default(3).describe("step checkpoints kept; older ones are deleted"),
-    evalEvery: cadence("steps between evaluations (FID, KID, classes covered; modes captured on the toy sets), appended to stats.jsonl, keeping the best checkpoint", "for none").default(0),
-    evalCount: z.int().min(100).max(1_000_000).default(2000).describe("samples per evaluation"),
-  }).prefault({}),
+  model: z
+    .strictObject({
+      latentDim: positiveInt.max(65536).default(100).describe("size of the noise vector z"),
+      conditional: z.boolean().default(false).describe("feed class labels to G (and to D, unless D predicts them)"),
+      generator: familySchema(generators, "generator").prefault({ name: "mlp" }),
+      discriminator: familySchema(discriminators, "discriminator").prefault({ name: "mlp" }),
+    })
+    .prefault({}),
+  loss: z
+    .strictObject({
+      name: z
+        .enum(Object.keys(losses) as [keyof typeof losses, ...(keyof typeof losses)[]])
+        .default("non-saturating")
+        .describe("the adversarial loss"),
+      realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
+      penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
+      auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
+    })
+    .prefault({}),
+  train: z
+    .strictObject({
+      epochs: positiveInt.default(100).describe("passes over the data; ignored when steps is set"),
+      steps: positiveInt.nullable().default(null).describe("total D steps; null to train for epochs"),
+      batchSize: positiveInt.default(64).describe("images per batch"),
+      lrG: rate.default(2e-4).describe("G's learning rate (Adam)"),
+      lrD: rate.default(2e-4).describe("D's learning rate (Adam)"),
+      betas: z
+        .tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)])
+        .default([0.5, 0.999])
+        .describe("Adam's betas for both nets"),
+      nCritic: positiveInt.default(1).describe("D steps per G step (5 for WGAN-GP)"),
+      loop: z
+        .enum(["fast", "tutorial"])
+        .default("fast")
+        .describe(
+          "fast: one G forward reused for G's step, real and fake through D together when D has no BatchNorm; tutorial: the tutorial's loop, step for step",
+        ),
+      schedule: z.enum(["constant", "linear", "cosine"]).default("constant").describe("learning-rate schedule over the run"),
+      seed: z.int().nonnegative().default(0).describe("random seed for weights, noise and data order"),
+      device: z
+        .string()
+        .regex(/^(cpu|cuda(:\d+)?)$/, "must be cpu, cuda or cuda:N")
+        .default("cpu")
+        .describe("cpu, cuda or cuda:N"),
+      emaDecay: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .nullable()
+        .default(null)
+        .describe("decay of an EMA copy of G (e.g. 0.999), used for grids, eval and export; null for none"),
+      gradClip: rate.nullable().default(null).describe("clip both nets' gradient norm to this; null for none"),
+      instanceNoise: z.number().nonnegative().finite().default(0).describe("std of Gaussian noise on D's inputs, annealed to 0; 0 for none"),
+      diffAugment: z.boolean().default(false).describe("DiffAugment (translation and cutout) on everything D sees"),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      every: positiveInt.default(100).describe("steps between log lines and stats.jsonl records (the tutorial: 100)"),
+      sampleEvery: cadence("steps between sample grids (also written at every epoch's end)", "for epoch ends only", 0),
+      checkpointEvery: positiveInt.default(1000).describe("steps between checkpoints (also written at the end and on Ctrl-C or SIGTERM)"),
+      keepCheckpoints: positiveInt.default(3).describe("step checkpoints kept; older ones are deleted"),
+      evalEvery: cadence(
+        "steps between evaluations (FID, KID, classes covered; modes captured on the toy sets), appended to stats.jsonl, keeping the best checkpoint",
+        "for none",
+        0,
+      ),
+      evalCount: z.int().min(100).max(1_000_000).default(2000).describe("samples per evaluation"),
+    })
+    .prefault({}),
   resumes: z.array(resumeRecord).default([]).describe("written by gantry: each resume of the run and what it changed"),
 });
 

@@ -1,6 +1,6 @@
 // What the trainer draws real batches from: an image dataset through the DataLoader, or a toy
 // 2-D distribution sampled from libtorch's generator. Both report a resumable position.
-import { Tensor } from "../engine/index.js";
+import type { Tensor } from "../engine/index.js";
 import { DataLoader, type Batch, type LoaderPosition } from "../data/loader.js";
 import { dataShapeOf, datasetOf } from "../data/registry.js";
 import { DataError } from "../errors.js";
@@ -20,7 +20,11 @@ export interface DataSource {
 class ToySource implements DataSource {
   readonly batchesPerEpoch = 100;
   #position: LoaderPosition = { epoch: 0, batch: 0 };
-  constructor(readonly distribution: ToyDistribution, readonly batchSize: number, readonly device: string) {}
+  constructor(
+    readonly distribution: ToyDistribution,
+    readonly batchSize: number,
+    readonly device: string,
+  ) {}
   get description() {
     return `toy distribution ${this.distribution.name}`;
   }
@@ -49,7 +53,9 @@ export async function openDataSource(config: GanConfig, log: (m: string) => void
   const data = opened.dataset;
   const expected = dataShapeOf(config.data).dataShape;
   if (data.imageShape.join("x") !== expected.join("x")) {
-    throw new DataError(`${data.source}: its images have shape ${data.imageShape.join("x")} (CxHxW), but ${config.data.dataset} models expect ${expected.join("x")}`);
+    throw new DataError(
+      `${data.source}: its images have shape ${data.imageShape.join("x")} (CxHxW), but ${config.data.dataset} models expect ${expected.join("x")}`,
+    );
   }
   const loader = new DataLoader(data, { batchSize, seed, device });
   return Object.assign(loader, { description: `${data.name} (${data.length} images from ${data.source})` });

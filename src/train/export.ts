@@ -2,7 +2,7 @@
 // loadGenerator() reads it back; the CLI's sample and interpolate take it.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
+import { type Tensor, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
 import { buildGenerator, type Generator, type ModelShape, type ModelSpec } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { CheckpointError } from "../errors.js";
@@ -63,9 +63,12 @@ export interface LoadedGenerator {
 /** Loads an export: a run directory, its generator.safetensors, or generator.json beside it. */
 export function loadGenerator(path: string): LoadedGenerator {
   const weights = existsSync(path) && statSync(path).isDirectory() ? join(path, "generator.safetensors") : path.replace(/\.json$/, ".safetensors");
-  if (!existsSync(weights)) throw new CheckpointError(`${path}: no generator export there (expected ${weights}); train to the end, or sample from a run with --run`);
+  if (!existsSync(weights))
+    throw new CheckpointError(`${path}: no generator export there (expected ${weights}); train to the end, or sample from a run with --run`);
   const { tensors, metadata } = loadSafetensors(weights);
-  const cardText = metadata["gantry-card"] ?? (existsSync(weights.replace(/\.safetensors$/, ".json")) ? readFileSync(weights.replace(/\.safetensors$/, ".json"), "utf8") : null);
+  const cardText =
+    metadata["gantry-card"] ??
+    (existsSync(weights.replace(/\.safetensors$/, ".json")) ? readFileSync(weights.replace(/\.safetensors$/, ".json"), "utf8") : null);
   if (!cardText) throw new CheckpointError(`${weights}: no generator card (gantry-card metadata or generator.json)`);
   let card: GeneratorCard;
   try {
@@ -74,7 +77,8 @@ export function loadGenerator(path: string): LoadedGenerator {
     for (const t of Object.values(tensors)) t.dispose();
     throw new CheckpointError(`${weights}: its generator card is not valid JSON`, { cause: err });
   }
-  if (card?.format !== "gantry-generator") throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
+  if (card?.format !== "gantry-generator")
+    throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
   const shape: ModelShape = { dataShape: card.dataShape, latentDim: card.latentDim, numClasses: card.numClasses };
   const G = withSeed(0, () => buildGenerator(card.generator, shape)); // initial weights are replaced: keep the caller's RNG
   G.loadStateDict(tensors, weights);

@@ -1,6 +1,6 @@
 // A GAN: G, D and the loss built from a resolved config, with the data's shape. createGan() is
 // the library's entry point; the trainer, sampling and export all take a Gan.
-import { Tensor, manualSeed, randint, randn } from "../engine/index.js";
+import { type Tensor, manualSeed, randint, randn } from "../engine/index.js";
 import { buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
 import { buildLoss, type AdversarialLoss } from "../losses/index.js";
 import { defaults, merge, validate, type ConfigOverrides, type GanConfig } from "./config.js";
@@ -26,7 +26,12 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
     const found = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
     if (!found) {
       const guess = didYouMean(preset, Object.keys(presets));
-      throw new ConfigError([{ path: "preset", message: `unknown preset '${preset}'${guess ? ` (did you mean '${guess}'?)` : ""}: expected one of ${Object.keys(presets).join(", ")}` }]);
+      throw new ConfigError([
+        {
+          path: "preset",
+          message: `unknown preset '${preset}'${guess ? ` (did you mean '${guess}'?)` : ""}: expected one of ${Object.keys(presets).join(", ")}`,
+        },
+      ]);
     }
     base = merge(merge(base, structuredClone(found.overrides)), { preset });
   }

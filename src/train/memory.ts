@@ -43,7 +43,9 @@ function assertFits(perSample: number, count: number, field: string): void {
   const limit = available();
   if (needed <= limit) return;
   const fits = Math.max(1, Math.floor(limit / perSample));
-  throw new ConfigError([{ path: field, message: `${count} needs about ${gib(needed)} of memory, more than the ${gib(limit)} available; about ${fits} at most would fit` }]);
+  throw new ConfigError([
+    { path: field, message: `${count} needs about ${gib(needed)} of memory, more than the ${gib(limit)} available; about ${fits} at most would fit` },
+  ]);
 }
 
 /** Measures with the models in eval mode and a private RNG, so training is not disturbed. */
@@ -53,7 +55,7 @@ function measure(modules: Module[], run: () => Tensor): number {
   try {
     return withSeed(0, () => activationElements(modules, run));
   } finally {
-    modules.forEach((m, i) => m.train(training[i]));
+    for (const [i, m] of modules.entries()) m.train(training[i]);
   }
 }
 

@@ -21,7 +21,10 @@ const clock = (s: number) => {
 
 export class Progress {
   #drawn = false;
-  constructor(readonly stream: NodeJS.WriteStream = process.stdout, readonly interactive = Boolean(process.stdout.isTTY) && !process.env.CI) {}
+  constructor(
+    readonly stream: NodeJS.WriteStream = process.stdout,
+    readonly interactive = Boolean(process.stdout.isTTY) && !process.env.CI,
+  ) {}
 
   /** A line that stays (log lines, warnings); the bar is redrawn below it. */
   line(text: string): void {
@@ -35,7 +38,8 @@ export class Progress {
     const width = 24;
     const done = Math.min(width, Math.round((s.step / s.totalSteps) * width));
     const eta = (s.totalSteps - s.step) / s.itPerSec;
-    const text = `[${"#".repeat(done)}${".".repeat(width - done)}] epoch ${s.epoch}/${s.epochs} step ${s.step}/${s.totalSteps} ` +
+    const text =
+      `[${"#".repeat(done)}${".".repeat(width - done)}] epoch ${s.epoch}/${s.epochs} step ${s.step}/${s.totalSteps} ` +
       `${s.itPerSec.toFixed(1)} it/s ETA ${clock(eta)} D ${s.dLoss.toFixed(3)} G ${s.gLoss.toFixed(3)}`;
     this.stream.write(`\r\x1b[2K${text}`);
     this.#drawn = true;

@@ -25,13 +25,19 @@ export function readRunConfig(runDir: string): GanConfig {
   try {
     saved = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new ConfigError([{ path, message: `is not valid JSON (${(err as Error).message}); each checkpoint holds the run's config too, in its "gantry" metadata` }], { cause: err });
+    throw new ConfigError(
+      [{ path, message: `is not valid JSON (${(err as Error).message}); each checkpoint holds the run's config too, in its "gantry" metadata` }],
+      { cause: err },
+    );
   }
   try {
     return validate(saved);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(err.issues.map((i) => ({ path: `${path}: ${i.path}`, message: i.message })), { cause: err });
+    throw new ConfigError(
+      err.issues.map((i) => ({ path: `${path}: ${i.path}`, message: i.message })),
+      { cause: err },
+    );
   }
 }
 
@@ -40,7 +46,11 @@ export function readRunConfig(runDir: string): GanConfig {
  * `named` maps a config path to the flag that set it, for messages. A change to anything that
  * would train a different model (data, model, loss, optimizer betas, seed, ...) is an error.
  */
-export function resumeConfig(runDir: string, overrides: ConfigOverrides, named: Map<string, string> = new Map()): { config: GanConfig; changes: Record<string, unknown> } {
+export function resumeConfig(
+  runDir: string,
+  overrides: ConfigOverrides,
+  named: Map<string, string> = new Map(),
+): { config: GanConfig; changes: Record<string, unknown> } {
   const saved = readRunConfig(runDir);
   const config = validate(merge(saved, overrides));
   const before = new Map(leaves(saved));
@@ -49,7 +59,11 @@ export function resumeConfig(runDir: string, overrides: ConfigOverrides, named: 
   for (const [path, value] of leaves(config)) {
     if (path.startsWith("resumes") || JSON.stringify(before.get(path)) === JSON.stringify(value)) continue;
     if (isResumable(path)) changes[path] = value;
-    else refused.push({ path: named.get(path) ?? path, message: `would change ${path} from ${JSON.stringify(before.get(path))} to ${JSON.stringify(value)}, which a resumed run cannot change; start a new run (--out) instead` });
+    else
+      refused.push({
+        path: named.get(path) ?? path,
+        message: `would change ${path} from ${JSON.stringify(before.get(path))} to ${JSON.stringify(value)}, which a resumed run cannot change; start a new run (--out) instead`,
+      });
   }
   if (refused.length) throw new ConfigError(refused);
   return { config, changes };

@@ -29,10 +29,12 @@ export function prepareNewRunDir(dir: string, overwrite: boolean, log: (m: strin
     throw new ConfigError([{ path: "--out", message: `${dir} is a non-empty folder that holds no gantry run: choose a new or empty directory` }]);
   }
   if (!overwrite) {
-    throw new ConfigError([{
-      path: "--out",
-      message: `${dir} already holds a run: continue it with --resume ${dir}, pass --overwrite to delete it and start afresh, or choose another --out`,
-    }]);
+    throw new ConfigError([
+      {
+        path: "--out",
+        message: `${dir} already holds a run: continue it with --resume ${dir}, pass --overwrite to delete it and start afresh, or choose another --out`,
+      },
+    ]);
   }
   for (const f of entries) rmSync(join(dir, f), { recursive: true, force: true });
   log(`--overwrite: cleared the previous run in ${dir}`);
@@ -85,16 +87,20 @@ export function lockRunDir(dir: string, log: (m: string) => void): () => void {
       // An empty or garbled lock: its writer died while writing it.
     }
     if (held && held.host === mine.host && alive(held.pid)) {
-      throw new ConfigError([{
-        path: "run directory",
-        message: `${dir} is being trained by process ${held.pid} (started ${held.started}); wait for it to finish or stop it, then resume`,
-      }]);
+      throw new ConfigError([
+        {
+          path: "run directory",
+          message: `${dir} is being trained by process ${held.pid} (started ${held.started}); wait for it to finish or stop it, then resume`,
+        },
+      ]);
     }
     if (held && held.host !== mine.host) {
-      throw new ConfigError([{
-        path: "run directory",
-        message: `${dir} is locked by process ${held.pid} on host ${held.host} (started ${held.started}); if that process is gone, delete ${path}`,
-      }]);
+      throw new ConfigError([
+        {
+          path: "run directory",
+          message: `${dir} is locked by process ${held.pid} on host ${held.host} (started ${held.started}); if that process is gone, delete ${path}`,
+        },
+      ]);
     }
     log(`taking over a stale lock on ${dir}${held ? ` (process ${held.pid}, started ${held.started}, is gone)` : ""}`);
     rmSync(path, { force: true });

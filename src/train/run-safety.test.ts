@@ -9,7 +9,14 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, ren
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  createGan, Trainer, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, disposeState, resumeConfig, readRunConfig,
+  createGan,
+  Trainer,
+  listCheckpoints,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  disposeState,
+  resumeConfig,
+  readRunConfig,
   type ConfigOverrides,
 } from "./index.js";
 import { Progress } from "./progress.js";
@@ -20,18 +27,34 @@ import * as E from "../engine/index.js";
 
 function capture(): { progress: Progress; text: () => string } {
   let text = "";
-  const stream = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as NodeJS.WriteStream;
+  const stream = new Writable({
+    write: (c, _e, cb) => {
+      text += String(c);
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
   return { progress: new Progress(stream, false), text: () => text };
 }
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-safety-"));
 
 function cfg(steps: number, extra: ConfigOverrides = {}): ConfigOverrides {
-  return { preset: "mnist-mlp", ...extra, train: { steps, batchSize: 16, ...extra.train }, log: { every: 1, checkpointEvery: 4, keepCheckpoints: 5, ...extra.log } };
+  return {
+    preset: "mnist-mlp",
+    ...extra,
+    train: { steps, batchSize: 16, ...extra.train },
+    log: { every: 1, checkpointEvery: 4, keepCheckpoints: 5, ...extra.log },
+  };
 }
 
 async function train(runDir: string, c: ConfigOverrides, options: { resume?: boolean; overwrite?: boolean; changes?: Record<string, unknown> } = {}) {
   const out = capture();
-  const trainer = await Trainer.create(createGan(c), { runDir, resume: options.resume, overwrite: options.overwrite, resumeChanges: options.changes, progress: out.progress });
+  const trainer = await Trainer.create(createGan(c), {
+    runDir,
+    resume: options.resume,
+    overwrite: options.overwrite,
+    resumeChanges: options.changes,
+    progress: out.progress,
+  });
   try {
     return { status: await trainer.run(), log: out.text(), trainer };
   } finally {
@@ -40,7 +63,12 @@ async function train(runDir: string, c: ConfigOverrides, options: { resume?: boo
 }
 
 const losses = (runDir: string) =>
-  readFileSync(join(runDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => "dLoss" in r).map((r) => [r.step, r.dLoss, r.gLoss]);
+  readFileSync(join(runDir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((r) => "dLoss" in r)
+    .map((r) => [r.step, r.dLoss, r.gLoss]);
 
 function everyTensorFinite(path: string): boolean {
   const { tensors } = E.loadSafetensors(path);
@@ -62,18 +90,28 @@ test("a non-finite loss stops training before any checkpoint holds it, and the h
 
 test("the hint says no checkpoint exists when none does, and names the intact one when one does", async () => {
   const none = tmp();
-  await assert.rejects(train(none, cfg(50, { loss: { name: "least-squares" }, train: { lrG: 1e20, lrD: 1e20 } })), /No checkpoint was written before this step/);
+  await assert.rejects(
+    train(none, cfg(50, { loss: { name: "least-squares" }, train: { lrG: 1e20, lrD: 1e20 } })),
+    /No checkpoint was written before this step/,
+  );
   const some = tmp();
   await train(some, cfg(4));
   const gan = createGan(cfg(8));
   const trainer = await Trainer.create(gan, { runDir: some, resume: true, progress: capture().progress });
   try {
     E.noGrad(() => gan.G.parameters()[0].fill_(Number.NaN));
-    assert.throws(() => trainer.checkpoint(), (e) => e instanceof TrainingError && /G\.net\.0\.weight/.test(e.message) && /checkpoint of step 4 .* is intact/.test(e.message));
+    assert.throws(
+      () => trainer.checkpoint(),
+      (e) => e instanceof TrainingError && /G\.net\.0\.weight/.test(e.message) && /checkpoint of step 4 .* is intact/.test(e.message),
+    );
   } finally {
     trainer.dispose();
   }
-  assert.deepEqual(listCheckpoints(join(some, "checkpoints")).map((c) => c.step), [4], "nothing new was written");
+  assert.deepEqual(
+    listCheckpoints(join(some, "checkpoints")).map((c) => c.step),
+    [4],
+    "nothing new was written",
+  );
 });
 
 test("a directory holding a run is refused unless --overwrite, which clears it; a non-run folder is never cleared", async () => {
@@ -85,7 +123,10 @@ test("a directory holding a run is refused unless --overwrite, which clears it; 
   assert.ok(!existsSync(join(dir, LOCK_FILE)), "the lock is released after a refusal");
   const { log } = await train(dir, cfg(2, { log: { checkpointEvery: 1 } }), { overwrite: true });
   assert.match(log, /--overwrite: cleared the previous run/);
-  assert.deepEqual(listCheckpoints(join(dir, "checkpoints")).map((c) => c.step), [1, 2]);
+  assert.deepEqual(
+    listCheckpoints(join(dir, "checkpoints")).map((c) => c.step),
+    [1, 2],
+  );
   const other = tmp();
   writeFileSync(join(other, "notes.txt"), "mine");
   await assert.rejects(train(other, cfg(2), { overwrite: true }), /non-empty folder that holds no gantry run/);
@@ -97,7 +138,10 @@ test("checkpoints are ordered by the step recorded inside them, not by file name
   await train(dir, cfg(8));
   const ckpt = join(dir, "checkpoints");
   renameSync(join(ckpt, "step-00000004.safetensors"), join(ckpt, "step-99999999.safetensors"));
-  assert.deepEqual(listCheckpoints(ckpt).map((c) => c.step), [4, 8]);
+  assert.deepEqual(
+    listCheckpoints(ckpt).map((c) => c.step),
+    [4, 8],
+  );
   const { path, state } = loadLatestCheckpoint(dir);
   disposeState(state);
   assert.match(path, /step-00000008/);
@@ -105,11 +149,14 @@ test("checkpoints are ordered by the step recorded inside them, not by file name
 
 for (const [damage, how] of [
   ["truncated", (p: string) => truncateSync(p, 4096)],
-  ["bit-flipped", (p: string) => {
-    const bytes = readFileSync(p);
-    bytes[bytes.length - 100] ^= 0x40;
-    writeFileSync(p, bytes);
-  }],
+  [
+    "bit-flipped",
+    (p: string) => {
+      const bytes = readFileSync(p);
+      bytes[bytes.length - 100] ^= 0x40;
+      writeFileSync(p, bytes);
+    },
+  ],
 ] as const) {
   test(`a ${damage} newest checkpoint is reported and resume falls back to the previous one, exactly`, async () => {
     const whole = tmp();
@@ -131,7 +178,10 @@ test("a half-written last line of stats.jsonl is cut back on resume, with a mess
   appendFileSync(join(dir, "stats.jsonl"), '{"step":5,"dLoss":0.6');
   const { log } = await train(dir, cfg(6), { resume: true });
   assert.match(log, /dropped its last line, cut off mid-write/);
-  assert.deepEqual(losses(dir).map((r) => r[0]), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    losses(dir).map((r) => r[0]),
+    [1, 2, 3, 4, 5, 6],
+  );
 });
 
 test("temp files left by a kill during an atomic write are removed on the next start", async () => {
@@ -149,7 +199,10 @@ test("one trainer per run directory; a stale lock from a dead process is taken o
   await train(dir, cfg(4));
   const holder = await Trainer.create(createGan(cfg(8)), { runDir: dir, resume: true, progress: capture().progress });
   try {
-    await assert.rejects(train(dir, cfg(8), { resume: true }), (e) => e instanceof ConfigError && new RegExp(`being trained by process ${process.pid}`).test(e.message));
+    await assert.rejects(
+      train(dir, cfg(8), { resume: true }),
+      (e) => e instanceof ConfigError && new RegExp(`being trained by process ${process.pid}`).test(e.message),
+    );
   } finally {
     holder.dispose();
   }
@@ -170,7 +223,10 @@ test("a stop request checkpoints the current step and returns 'stopped'; resume 
   assert.equal(await trainer.run(), "stopped");
   trainer.dispose();
   assert.match(out.text(), /interrupted \(SIGTERM\): stopped at step 3/);
-  assert.deepEqual(listCheckpoints(join(parts, "checkpoints")).map((c) => c.step), [3]);
+  assert.deepEqual(
+    listCheckpoints(join(parts, "checkpoints")).map((c) => c.step),
+    [3],
+  );
   await train(parts, cfg(10, { log: { checkpointEvery: 100 } }), { resume: true });
   assert.deepEqual(losses(parts), losses(whole));
 });
@@ -178,14 +234,20 @@ test("a stop request checkpoints the current step and returns 'stopped'; resume 
 test("resume: only length, rates, cadences and device may change; changes apply, are recorded and persist", async () => {
   const dir = tmp();
   await train(dir, cfg(4));
-  assert.throws(() => resumeConfig(dir, { loss: { name: "hinge" } }, new Map([["loss.name", "--loss"]])), (e) => e instanceof ConfigError && /--loss: would change loss\.name/.test(e.message));
+  assert.throws(
+    () => resumeConfig(dir, { loss: { name: "hinge" } }, new Map([["loss.name", "--loss"]])),
+    (e) => e instanceof ConfigError && /--loss: would change loss\.name/.test(e.message),
+  );
   assert.throws(() => resumeConfig(dir, { model: { latentDim: 64 } }), /model\.latentDim: would change/);
   assert.throws(() => resumeConfig(dir, { train: { seed: 3 } }), /train\.seed: would change/);
   const { config, changes } = resumeConfig(dir, { train: { steps: 6, lrG: 1e-4 } });
   assert.deepEqual(changes, { "train.steps": 6, "train.lrG": 1e-4 });
   const { log } = await train(dir, config, { resume: true, changes });
   assert.match(log, /resume: train\.lrG = 0\.0001/);
-  const stats = readFileSync(join(dir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const stats = readFileSync(join(dir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(stats.at(-1).lrG, 1e-4, "the new rate applied");
   const saved = readRunConfig(dir);
   assert.equal(saved.train.lrG, 1e-4, "and persists for the next resume");
@@ -208,13 +270,19 @@ test("evaluation, sampling and loading a checkpoint leave the global RNG as they
   await evaluate(samples, "mnist");
   samples.dispose();
   assert.deepEqual(E.getRngState().cpu, after, "evaluate");
-  assert.equal(E.withSeed(5, () => E.randn([3]).sum().item()), E.withSeed(5, () => E.randn([3]).sum().item()));
+  assert.equal(
+    E.withSeed(5, () => E.randn([3]).sum().item()),
+    E.withSeed(5, () => E.randn([3]).sum().item()),
+  );
   assert.deepEqual(E.getRngState().cpu, after, "withSeed");
 });
 
 test("a batch that cannot fit in memory is refused with the estimate before training starts", async () => {
   const gan = createGan({ preset: "toy-ring8", train: { batchSize: 10_000_000 } });
-  assert.throws(() => assertBatchFits(gan), (e) => e instanceof ConfigError && /train\.batchSize: 10000000 needs about \d+\.\d GiB of memory/.test(e.message));
+  assert.throws(
+    () => assertBatchFits(gan),
+    (e) => e instanceof ConfigError && /train\.batchSize: 10000000 needs about \d+\.\d GiB of memory/.test(e.message),
+  );
   const dir = tmp();
   await assert.rejects(train(join(dir, "run"), { preset: "toy-ring8", train: { batchSize: 10_000_000, steps: 1 } }), /needs about/);
   assert.ok(!existsSync(join(dir, "run")), "nothing was created");

@@ -1,6 +1,6 @@
 // Writes what G makes as a picture: an image grid, or for 2-D data a scatter plot.
 import { PNG } from "pngjs";
-import { Tensor } from "../engine/index.js";
+import type { Tensor } from "../engine/index.js";
 import { saveGrid } from "../image/png.js";
 import type { ModelShape } from "../models/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";

@@ -30,7 +30,10 @@ async function train(runDir: string, cfg: DeepPartial<GanConfig>, resume = false
 }
 
 const stats = (runDir: string) =>
-  readFileSync(join(runDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; dLoss: number; gLoss: number });
+  readFileSync(join(runDir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { step: number; dLoss: number; gLoss: number });
 
 for (const preset of ["mnist-mlp", "mnist-wgan-gp", "toy-ring8"]) {
   test(`${preset}: an interrupted and resumed run gives the same losses as an uninterrupted one`, async () => {
@@ -41,7 +44,10 @@ for (const preset of ["mnist-mlp", "mnist-wgan-gp", "toy-ring8"]) {
     await train(parts, config(12, { preset }), true);
     const [a, b] = [stats(whole), stats(parts)];
     assert.equal(b.length, 12, "stats.jsonl holds each step once");
-    assert.deepEqual(b.map((r) => [r.step, r.dLoss, r.gLoss]), a.map((r) => [r.step, r.dLoss, r.gLoss]));
+    assert.deepEqual(
+      b.map((r) => [r.step, r.dLoss, r.gLoss]),
+      a.map((r) => [r.step, r.dLoss, r.gLoss]),
+    );
     assert.deepEqual(readFileSync(join(parts, "generator.safetensors")), readFileSync(join(whole, "generator.safetensors")));
   });
 }
@@ -95,8 +101,14 @@ test("a checkpoint write that fails leaves the previous checkpoint intact and no
 
 test("config errors name every bad field at once", () => {
   assert.throws(
-    () => resolveConfig("mnist-mlp", { train: { batchSize: 0, lrG: -1, betas: [0.5] as never, device: "tpu" }, data: { dataset: "cifar" as never }, bogus: 1 } as never),
-    (e) => e instanceof ConfigError &&
+    () =>
+      resolveConfig("mnist-mlp", {
+        train: { batchSize: 0, lrG: -1, betas: [0.5] as never, device: "tpu" },
+        data: { dataset: "cifar" as never },
+        bogus: 1,
+      } as never),
+    (e) =>
+      e instanceof ConfigError &&
       ["train.batchSize", "train.lrG", "train.betas", "train.device", "data.dataset", "bogus"].every((p) => e.issues.some((i) => i.path === p)),
   );
   assert.throws(() => createGan({ preset: "toy-ring8", model: { conditional: true } }), /ring8 has no labels to condition on/);
@@ -105,14 +117,29 @@ test("config errors name every bad field at once", () => {
 test("periodic evaluation appends scores, warns on mode collapse, and keeps the best checkpoint", async () => {
   const toyDir = tmp();
   const lines: string[] = [];
-  const progress = new Progress(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) as unknown as NodeJS.WriteStream, false);
+  const progress = new Progress(
+    new Writable({
+      write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      },
+    }) as unknown as NodeJS.WriteStream,
+    false,
+  );
   const trainer = await Trainer.create(createGan(config(8, { preset: "toy-ring8", log: { evalEvery: 4, evalCount: 500 } })), { runDir: toyDir, progress });
   const collapses: number[] = [];
   trainer.on("collapse", (e) => collapses.push(e.step));
   await trainer.run();
   trainer.dispose();
-  const evals = readFileSync(join(toyDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.eval);
-  assert.deepEqual(evals.map((r) => r.step), [4, 8]);
+  const evals = readFileSync(join(toyDir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.eval);
+  assert.deepEqual(
+    evals.map((r) => r.step),
+    [4, 8],
+  );
   assert.ok(evals.every((r) => typeof r.eval.modesCaptured === "number"));
   // Eight steps from a fresh start cannot have spread over the ring: collapse is flagged.
   assert.deepEqual(collapses, [4, 8]);
@@ -120,8 +147,15 @@ test("periodic evaluation appends scores, warns on mode collapse, and keeps the 
 
   const mnistDir = tmp();
   await train(mnistDir, config(8, { log: { evalEvery: 4, evalCount: 200 } }));
-  const scores = readFileSync(join(mnistDir, "stats.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.eval);
-  assert.deepEqual(scores.map((r) => r.step), [4, 8]);
+  const scores = readFileSync(join(mnistDir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.eval);
+  assert.deepEqual(
+    scores.map((r) => r.step),
+    [4, 8],
+  );
   for (const r of scores) for (const k of ["fid", "kid", "coverage", "classesCovered"]) assert.equal(typeof r.eval[k], "number", k);
   const best = JSON.parse(readFileSync(join(mnistDir, "best.json"), "utf8"));
   assert.equal(best.fid, Math.min(...scores.map((r) => r.eval.fid)));
@@ -132,17 +166,23 @@ test("evaluation during training leaves the run exactly as it would be without i
   const [plain, evaluated] = [tmp(), tmp()];
   await train(plain, config(8, { preset: "toy-ring8" }));
   await train(evaluated, config(8, { preset: "toy-ring8", log: { evalEvery: 3, evalCount: 500 } }));
-  const losses = (dir: string) => stats(dir).filter((r) => "dLoss" in r).map((r) => [r.dLoss, r.gLoss]);
+  const losses = (dir: string) =>
+    stats(dir)
+      .filter((r) => "dLoss" in r)
+      .map((r) => [r.dLoss, r.gLoss]);
   assert.deepEqual(losses(evaluated), losses(plain));
 });
 
 test("stabilizers run together: label smoothing, instance noise, DiffAugment, separate rates, clipping, and the EMA generator is exported", async () => {
   const dir = tmp();
-  await train(dir, config(4, {
-    preset: "mnist-dcgan",
-    loss: { realLabel: 0.9 },
-    train: { emaDecay: 0.9, gradClip: 0.5, instanceNoise: 0.1, diffAugment: true, lrG: 1e-4, lrD: 3e-4, batchSize: 8 },
-  }));
+  await train(
+    dir,
+    config(4, {
+      preset: "mnist-dcgan",
+      loss: { realLabel: 0.9 },
+      train: { emaDecay: 0.9, gradClip: 0.5, instanceNoise: 0.1, diffAugment: true, lrG: 1e-4, lrD: 3e-4, batchSize: 8 },
+    }),
+  );
   for (const r of stats(dir)) assert.ok(Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss));
   const state = loadCheckpoint(join(dir, "checkpoints", "step-00000004.safetensors"));
   assert.ok(state.tensors.G_ema, "the checkpoint holds G_ema");
@@ -165,11 +205,17 @@ test("the Wasserstein loss clips the critic's weights to [-0.01, 0.01]", async (
 
 test("on a terminal the progress bar shows epoch, step, it/s, ETA and losses; off one, plain lines", () => {
   let text = "";
-  const sink = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) }) as unknown as NodeJS.WriteStream;
+  const sink = new Writable({
+    write: (c, _e, cb) => {
+      text += String(c);
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
   const tty = new Progress(sink, true);
   tty.bar({ step: 50, totalSteps: 200, epoch: 1, epochs: 4, dLoss: 1.25, gLoss: 0.75, itPerSec: 10 });
   assert.match(text, /epoch 1\/4 step 50\/200 10\.0 it\/s ETA 00:15 D 1\.250 G 0\.750/);
   tty.line("Epoch [1/4], Step [50/50], D_loss: 1.2500, G_loss: 0.7500");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal escape is what is tested
   assert.match(text, /\r\x1b\[2KEpoch \[1\/4\]/, "a log line clears the bar first");
   text = "";
   const plain = new Progress(sink, false);

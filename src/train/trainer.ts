@@ -9,9 +9,7 @@
 //   RUN_DIR/generator.*        the exported generator, at the end
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState,
-} from "../engine/index.js";
+import { type Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
 import { Adam, EMA, LRScheduler, clipGradNorm, clipWeights } from "../optim/index.js";
 import { buildGenerator, type Generator } from "../models/index.js";
@@ -97,7 +95,12 @@ export class Trainer {
   #schedules: LRScheduler[] = [];
   #lastLog = { time: Date.now(), step: 0 };
 
-  private constructor(readonly gan: Gan, readonly data: DataSource, readonly runDir: string, progress: Progress) {
+  private constructor(
+    readonly gan: Gan,
+    readonly data: DataSource,
+    readonly runDir: string,
+    progress: Progress,
+  ) {
     const { G, D, config } = gan;
     const device = resolveDevice(config.train.device);
     G.to(device);
@@ -105,7 +108,8 @@ export class Trainer {
     this.progress = progress;
     this.optG = new Adam(G.parameters(), { lr: config.train.lrG, betas: config.train.betas });
     this.optD = new Adam(D.parameters(), { lr: config.train.lrD, betas: config.train.betas });
-    this.ema = config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
+    this.ema =
+      config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
     // Real and fake go through D as one batch unless BatchNorm would mix their statistics.
     this.#batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
   }
@@ -116,7 +120,8 @@ export class Trainer {
     const log = (m: string) => progress.line(m);
     const { runDir } = options;
     assertBatchFits(gan);
-    if (options.resume && !existsSync(join(runDir, "config.json"))) throw new ConfigError([{ path: "--resume", message: `${runDir} is not a gantry run directory (no config.json)` }]);
+    if (options.resume && !existsSync(join(runDir, "config.json")))
+      throw new ConfigError([{ path: "--resume", message: `${runDir} is not a gantry run directory (no config.json)` }]);
     makeDir(runDir);
     const release = lockRunDir(runDir, log);
     let trainer: Trainer;
@@ -193,7 +198,8 @@ export class Trainer {
     const { G, D, config } = this.gan;
     if (this.totalSteps < state.step) {
       disposeState(state);
-      const [path, value] = config.train.steps !== null ? ["train.steps", `${config.train.steps}`] : ["train.epochs", `${config.train.epochs} (${this.totalSteps} steps)`];
+      const [path, value] =
+        config.train.steps !== null ? ["train.steps", `${config.train.steps}`] : ["train.epochs", `${config.train.epochs} (${this.totalSteps} steps)`];
       throw new ConfigError([{ path, message: `${value} is below the run's current step ${state.step}; a run cannot be trained backwards` }]);
     }
     G.loadStateDict(state.tensors.G, `${path} (G)`);
@@ -201,7 +207,10 @@ export class Trainer {
     if (this.ema && state.tensors.G_ema) this.ema.shadow.loadStateDict(state.tensors.G_ema, `${path} (G_ema)`);
     this.optG.loadStateDict(state.optG, `${path} (optG)`);
     this.optD.loadStateDict(state.optD, `${path} (optD)`);
-    this.#fixed = { z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)), labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined };
+    this.#fixed = {
+      z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)),
+      labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined,
+    };
     this.#step = state.step;
     this.#generatorSteps = state.generatorSteps;
     this.#lastGLoss = state.lastGLoss;
@@ -253,7 +262,7 @@ export class Trainer {
   trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number | null; stats: Partial<StepStats> } {
     const { G, D, loss, shape, config } = this.gan;
     const b = real.shape[0];
-    const labels = shape.numClasses ? realLabels ?? undefined : undefined;
+    const labels = shape.numClasses ? (realLabels ?? undefined) : undefined;
     const aux = D.auxClasses > 0;
     const auxLoss = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
     const stats: Partial<StepStats> = {};
@@ -316,7 +325,9 @@ export class Trainer {
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
     this.#lastLog = { time: Date.now(), step: this.#step };
-    this.progress.line(`training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`);
+    this.progress.line(
+      `training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`,
+    );
     while (this.#step < total) {
       for (const s of this.#schedules) s.apply(this.#step);
       const position = this.data.position;
@@ -357,7 +368,9 @@ export class Trainer {
 
   /** What to do after a non-finite loss or weight, naming only flags that exist and checkpoints that do. */
   #recoveryHint(): string {
-    const intact = listCheckpoints(join(this.runDir, "checkpoints")).filter((c) => c.step >= 0 && c.step <= this.#step).pop();
+    const intact = listCheckpoints(join(this.runDir, "checkpoints"))
+      .filter((c) => c.step >= 0 && c.step <= this.#step)
+      .pop();
     const fix = "lower the learning rates (--lr-g, --lr-d), or start again with a sturdier loss (--loss wgan-gp or --loss hinge)";
     if (!intact) return `No checkpoint was written before this step: ${fix}.`;
     return `The checkpoint of step ${intact.step} (${intact.path}) is intact: ${fix}; lower rates apply on resume, e.g. gantry train --resume ${this.runDir} --lr-g ${this.gan.config.train.lrG / 10} --lr-d ${this.gan.config.train.lrD / 10}.`;
@@ -366,7 +379,9 @@ export class Trainer {
   /** Throws a TrainingError naming every state-dict tensor that holds NaN or Inf. */
   #assertFinite(modules: Record<string, { stateDict(): Record<string, Tensor> }>): void {
     const named = Object.entries(modules).flatMap(([m, mod]) =>
-      Object.entries(mod.stateDict()).filter(([, t]) => t.dtype.startsWith("float") || t.dtype === "bfloat16").map(([k, t]) => [`${m}.${k}`, t] as const),
+      Object.entries(mod.stateDict())
+        .filter(([, t]) => t.dtype.startsWith("float") || t.dtype === "bfloat16")
+        .map(([k, t]) => [`${m}.${k}`, t] as const),
     );
     if (!named.length) return;
     const finite = tidy(() => stack(named.map(([, t]) => t.isfinite().all())).toArray());
@@ -385,15 +400,34 @@ export class Trainer {
     const itPerSec = (this.#step - this.#lastLog.step) / Math.max(seconds, 1e-9);
     this.#lastLog = { time: now, step: this.#step };
     const record: StepStats = {
-      step: this.#step, epoch: epoch + 1, batch: batchInEpoch, dLoss: result.dLoss, gLoss,
-      dReal: result.stats.dReal ?? NaN, dFake: result.stats.dFake ?? NaN,
-      gradNormD: result.stats.gradNormD ?? NaN, gradNormG: result.stats.gradNormG ?? NaN,
-      lrG: this.optG.lr, lrD: this.optD.lr, imagesPerSec: itPerSec * this.gan.config.train.batchSize, seconds,
+      step: this.#step,
+      epoch: epoch + 1,
+      batch: batchInEpoch,
+      dLoss: result.dLoss,
+      gLoss,
+      dReal: result.stats.dReal ?? NaN,
+      dFake: result.stats.dFake ?? NaN,
+      gradNormD: result.stats.gradNormD ?? NaN,
+      gradNormG: result.stats.gradNormG ?? NaN,
+      lrG: this.optG.lr,
+      lrD: this.optD.lr,
+      imagesPerSec: itPerSec * this.gan.config.train.batchSize,
+      seconds,
     };
     appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
     const g = gLoss === null ? "n/a (no G step yet)" : gLoss.toFixed(4);
-    this.progress.line(`Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${g}`);
-    this.progress.bar({ step: this.#step, totalSteps: this.totalSteps, epoch: epoch + 1, epochs: this.epochs, dLoss: result.dLoss, gLoss: gLoss ?? NaN, itPerSec });
+    this.progress.line(
+      `Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${g}`,
+    );
+    this.progress.bar({
+      step: this.#step,
+      totalSteps: this.totalSteps,
+      epoch: epoch + 1,
+      epochs: this.epochs,
+      dLoss: result.dLoss,
+      gLoss: gLoss ?? NaN,
+      itPerSec,
+    });
     this.#emit("log", record);
   }
 
@@ -430,8 +464,18 @@ export class Trainer {
         const report = await evaluate(samples, config.data.dataset, labels);
         samples.dispose();
         labels?.dispose();
-        scores = { fid: report.fid, kid: report.kid, precision: report.precision, recall: report.recall, coverage: report.coverage, classesCovered: report.classesCovered, collapsed: report.collapsed, labelAccuracy: report.labelAccuracy };
-        if (report.collapsed) collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`;
+        scores = {
+          fid: report.fid,
+          kid: report.kid,
+          precision: report.precision,
+          recall: report.recall,
+          coverage: report.coverage,
+          classesCovered: report.classesCovered,
+          collapsed: report.collapsed,
+          labelAccuracy: report.labelAccuracy,
+        };
+        if (report.collapsed)
+          collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`;
         this.#keepBest(report.fid);
       }
     } finally {
@@ -440,7 +484,9 @@ export class Trainer {
     }
     appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify({ step: this.#step, eval: scores })}\n`);
     for (const [name, value] of Object.entries(scores)) if (typeof value === "number") this.#emit("metric", { step: this.#step, name, value });
-    const summary = Object.entries(scores).map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`).join(", ");
+    const summary = Object.entries(scores)
+      .map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`)
+      .join(", ");
     this.progress.line(`eval at step ${this.#step}: ${summary}`);
     if (collapse) {
       const message = `warning: mode collapse at step ${this.#step}: ${collapse}`;
@@ -462,21 +508,26 @@ export class Trainer {
   checkpoint(fileName?: string): string {
     const { G, D, config } = this.gan;
     this.#assertFinite({ G, D, ...(this.ema ? { G_ema: this.ema.shadow } : {}) });
-    const path = saveCheckpoint(join(this.runDir, "checkpoints"), {
-      step: this.#step,
-      generatorSteps: this.#generatorSteps,
-      lastGLoss: this.#lastGLoss,
-      position: this.data.position,
-      config,
-      tensors: {
-        G: G.stateDict(),
-        D: D.stateDict(),
-        G_ema: this.ema ? this.ema.shadow.stateDict() : null,
-        fixed: this.#fixed.labels ? { z: this.#fixed.z, labels: this.#fixed.labels } : { z: this.#fixed.z },
+    const path = saveCheckpoint(
+      join(this.runDir, "checkpoints"),
+      {
+        step: this.#step,
+        generatorSteps: this.#generatorSteps,
+        lastGLoss: this.#lastGLoss,
+        position: this.data.position,
+        config,
+        tensors: {
+          G: G.stateDict(),
+          D: D.stateDict(),
+          G_ema: this.ema ? this.ema.shadow.stateDict() : null,
+          fixed: this.#fixed.labels ? { z: this.#fixed.z, labels: this.#fixed.labels } : { z: this.#fixed.z },
+        },
+        optG: this.optG.stateDict(),
+        optD: this.optD.stateDict(),
       },
-      optG: this.optG.stateDict(),
-      optD: this.optD.stateDict(),
-    }, config.log.keepCheckpoints, fileName);
+      config.log.keepCheckpoints,
+      fileName,
+    );
     this.#emit("checkpoint", { step: this.#step, path });
     return path;
   }

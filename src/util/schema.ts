@@ -1,6 +1,6 @@
 // zod glue: parse a value against a schema and turn every problem into a ConfigIssue with its
 // path, the value found and, for a misspelt key, the nearest valid one.
-import { z } from "zod";
+import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 
 type Schema = z.ZodType;
@@ -47,7 +47,9 @@ export function schemaAt(root: Schema, path: readonly PropertyKey[], value?: unk
     if (def(inner).type === "array" && typeof key === "number") {
       s = def(inner).element!;
     } else {
-      const found = objectsOf(s, v).map((o) => def(o).shape![String(key)]).find(Boolean);
+      const found = objectsOf(s, v)
+        .map((o) => def(o).shape![String(key)])
+        .find(Boolean);
       if (!found) return null;
       s = found;
     }
@@ -135,6 +137,11 @@ export function issuesOf(error: z.ZodError, schema: Schema, input: unknown, pref
       const options = (issue.values as unknown[]).map(String);
       const guess = typeof found === "string" ? didYouMean(found, options) : null;
       return [{ path: join(issue.path), message: `must be one of ${options.join(", ")}, got ${show(found)}${guess ? ` (did you mean '${guess}'?)` : ""}` }];
+    }
+    if (found === undefined) {
+      // A missing field: a message the schema gave for it, else what it needs.
+      const custom = !issue.message.startsWith("Invalid input");
+      return [{ path: join(issue.path), message: custom ? issue.message : `is required (${describeIssue(issue)})` }];
     }
     return [{ path: join(issue.path), message: `${describeIssue(issue)}, got ${show(found)}` }];
   });
