@@ -10,6 +10,7 @@ import { sample, interpolate } from "./sample.js";
 import { list } from "./list.js";
 import { evalCommand, classifier } from "./eval.js";
 import { config } from "./config.js";
+import { exportCommand } from "./export.js";
 
 export interface Command {
   summary: string;
@@ -20,7 +21,7 @@ export interface Command {
   run(values: Record<string, string | boolean | string[] | undefined>): Promise<unknown> | unknown;
 }
 
-const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, config, list };
+const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, export: exportCommand, config, list };
 
 function help(): string {
   return [

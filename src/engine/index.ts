@@ -50,4 +50,5 @@ export { tidy, keep, scope } from "./scope.js";
 export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, withSeed, getRngState, setRngState, torchVersion } from "./device.js";
 export { saveSafetensors, loadSafetensors, serialize, deserialize, type TensorDict, type Metadata } from "./safetensors.js";
 export { op, Op } from "./dispatch.js";
+export { torchSave } from "./torch-format.js";
 export type { DType } from "./dtype.js";

@@ -22,6 +22,9 @@ import { kaimingUniform, fans, uniform, normal } from "./init.js";
 import { GanError } from "../errors.js";
 
 type Pair = number | [number, number];
+/** A Python literal: 3, (3, 4), True, 1e-05. */
+const py = (v: Pair | boolean | number[]): string =>
+  typeof v === "boolean" ? (v ? "True" : "False") : Array.isArray(v) ? `(${v.join(", ")}${v.length === 1 ? "," : ""})` : String(v);
 const pairProduct = (k: Pair) => (typeof k === "number" ? k * k : k[0] * k[1]);
 const pair = (k: Pair): [number, number] => (typeof k === "number" ? [k, k] : k);
 
@@ -49,6 +52,9 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.tensor("weight"), this.hasParam("bias") ? this.tensor("bias") : null);
   }
+  override torch(): string {
+    return `nn.Linear(${this.inFeatures}, ${this.outFeatures}, bias=${py(this.hasParam("bias"))})`;
+  }
 }
 
 export interface ConvOptions {
@@ -75,6 +81,10 @@ export class Conv2d extends Module {
     const bias = this.hasParam("bias") ? this.tensor("bias") : null;
     return conv2d(x, this.tensor("weight"), bias, { stride: this.options.stride, padding: this.options.padding });
   }
+  override torch(): string {
+    const { stride = 1, padding = 0 } = this.options;
+    return `nn.Conv2d(${this.inChannels}, ${this.outChannels}, ${py(this.kernelSize)}, stride=${py(stride)}, padding=${py(padding)}, bias=${py(this.hasParam("bias"))})`;
+  }
 }
 
 /** (B, in, H, W) -> (B, out, H', W'); H' = (H - 1) * stride - 2 * padding + kernel + outputPadding. */
@@ -95,6 +105,10 @@ export class ConvTranspose2d extends Module {
     const bias = this.hasParam("bias") ? this.tensor("bias") : null;
     const { stride, padding, outputPadding } = this.options;
     return convTranspose2d(x, this.tensor("weight"), bias, { stride, padding, outputPadding });
+  }
+  override torch(): string {
+    const { stride = 1, padding = 0, outputPadding = 0 } = this.options;
+    return `nn.ConvTranspose2d(${this.inChannels}, ${this.outChannels}, ${py(this.kernelSize)}, stride=${py(stride)}, padding=${py(padding)}, output_padding=${py(outputPadding)}, bias=${py(this.hasParam("bias"))})`;
   }
 }
 
@@ -129,12 +143,18 @@ class BatchNorm extends Module {
   }
 }
 export class BatchNorm1d extends BatchNorm {
+  override torch(): string {
+    return `nn.BatchNorm1d(${this.numFeatures}, eps=${this.options.eps ?? 1e-5}, momentum=${this.options.momentum ?? 0.1}, affine=${py(this.hasParam("weight"))})`;
+  }
   override forward(x: Tensor): Tensor {
     this.check(x, [2, 3]);
     return super.forward(x);
   }
 }
 export class BatchNorm2d extends BatchNorm {
+  override torch(): string {
+    return `nn.BatchNorm2d(${this.numFeatures}, eps=${this.options.eps ?? 1e-5}, momentum=${this.options.momentum ?? 0.1}, affine=${py(this.hasParam("weight"))})`;
+  }
   override forward(x: Tensor): Tensor {
     this.check(x, [4]);
     return super.forward(x);
@@ -198,6 +218,9 @@ export class Dropout extends Module {
 }
 
 export class ReLU extends Module {
+  override torch(): string {
+    return "nn.ReLU()";
+  }
   forward(x: Tensor): Tensor {
     return x.relu();
   }
@@ -209,19 +232,31 @@ export class LeakyReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.leakyRelu(this.negativeSlope);
   }
+  override torch(): string {
+    return `nn.LeakyReLU(${this.negativeSlope})`;
+  }
 }
 export class Tanh extends Module {
+  override torch(): string {
+    return "nn.Tanh()";
+  }
   forward(x: Tensor): Tensor {
     return x.tanh();
   }
 }
 export class Sigmoid extends Module {
+  override torch(): string {
+    return "nn.Sigmoid()";
+  }
   forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
 }
 /** (B, ...) -> (B, prod(...)). */
 export class Flatten extends Module {
+  override torch(): string {
+    return "nn.Flatten()";
+  }
   forward(x: Tensor): Tensor {
     return x.flatten(1);
   }
@@ -234,6 +269,9 @@ export class Unflatten extends Module {
   forward(x: Tensor): Tensor {
     return x.reshape(x.shape[0], ...this.shape);
   }
+  override torch(): string {
+    return `nn.Unflatten(1, ${py(this.shape)})`;
+  }
 }
 export class Upsample extends Module {
   constructor(
@@ -244,6 +282,9 @@ export class Upsample extends Module {
   }
   forward(x: Tensor): Tensor {
     return upsample(x, { scaleFactor: this.scaleFactor, mode: this.mode });
+  }
+  override torch(): string {
+    return `nn.Upsample(scale_factor=${this.scaleFactor}, mode="${this.mode}")`;
   }
 }
 
@@ -259,5 +300,8 @@ export class Sequential extends Module {
     let y = x;
     for (const m of this.layers) y = m.forward(y);
     return y;
+  }
+  override torch(): string {
+    return `nn.Sequential(\n${this.layers.map((m) => `    ${m.torch().replace(/\n/g, "\n    ")},`).join("\n")}\n)`;
   }
 }

@@ -1,7 +1,7 @@
 // Module: the base of every layer and model, as torch.nn.Module. It owns named parameters,
 // buffers and children, switches train/eval, moves devices and saves and loads state dicts.
 import { type Tensor, keep, noGrad } from "../engine/index.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError, GanError } from "../errors.js";
 
 export abstract class Module {
   training = true;
@@ -69,6 +69,15 @@ export abstract class Module {
   /** Modules in this tree, depth first, this one included. */
   modules(): Module[] {
     return [this, ...[...this.#children.values()].flatMap((m) => m.modules())];
+  }
+
+  /**
+   * The PyTorch expression that builds this layer (`nn.Linear(784, 512, bias=True)`), for the
+   * architecture file of `gantry export --torch`; the state dict's names then match. A layer
+   * without a PyTorch twin throws.
+   */
+  torch(): string {
+    throw new GanError(`${this.constructor.name} has no PyTorch equivalent for export yet`);
   }
 
   numParameters(): number {

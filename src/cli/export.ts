@@ -1,0 +1,27 @@
+// gantry export: a trained generator in other frameworks' formats (today: PyTorch).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "./main.js";
+import { generatorFromFlags } from "./sample.js";
+import { exportTorch } from "../train/torch-export.js";
+import { ConfigError } from "../errors.js";
+
+export const exportCommand: Command = {
+  summary: "write a trained generator for PyTorch: generator.py (the nn.Module) and generator.pt (torch.load format)",
+  usage: "gantry export --run RUN_DIR | --generator FILE --torch DIR",
+  options: {
+    run: { type: "string", description: "a run directory (its export, else its newest checkpoint)" },
+    generator: { type: "string", description: "a generator export (generator.safetensors)" },
+    torch: { type: "string", description: "the folder to write generator.py, generator.pt and generator.safetensors to" },
+  },
+  run(values) {
+    const run = values.run as string | undefined;
+    const file = values.generator as string | undefined;
+    if ((run === undefined) === (file === undefined))
+      throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
+    if (typeof values.torch !== "string") throw new ConfigError([{ path: "--torch", message: "is required: the folder to write the PyTorch files to" }]);
+    const loaded = generatorFromFlags(run, file);
+    const safetensors = file ?? join(run!, "generator.safetensors");
+    for (const path of exportTorch(loaded, values.torch, existsSync(safetensors) ? safetensors : undefined)) console.log(`wrote ${path}`);
+  },
+};
