@@ -1,5 +1,6 @@
-// The trainer: alternates the D and G updates of Goodfellow et al. (2014), writes the run
-// directory, checkpoints, and resumes a run exactly where it stopped.
+// The trainer: alternates the D and G updates of Goodfellow et al. (2014) and resumes a run
+// exactly where it stopped. What happens around each step (stats, grids, checkpoints,
+// evaluation) is in hooks.ts. The run directory:
 //
 //   RUN_DIR/config.json        the resolved config
 //   RUN_DIR/stats.jsonl        one JSON record every log.every steps
@@ -7,7 +8,7 @@
 //   RUN_DIR/samples/*.png      the fixed noise through G, every log.sampleEvery steps and every epoch
 //   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
 //   RUN_DIR/generator.*        the exported generator, at the end
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
@@ -21,6 +22,7 @@ import { evaluate, toyModeStats } from "../metrics/index.js";
 import { datasetOf } from "../data/registry.js";
 import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { assertBatchFits } from "./memory.js";
+import { defaultHooks, type StepInfo, type TrainerHook } from "./hooks.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
 import { saveSamples } from "./samples.js";
@@ -66,6 +68,8 @@ export interface TrainerOptions {
   resume?: boolean;
   /** Delete a run already in runDir and start afresh; without it such a runDir is refused. */
   overwrite?: boolean;
+  /** What runs after every step; default defaultHooks(): stats log, sample grids, checkpoints, evaluation. */
+  hooks?: TrainerHook[];
   /** With resume: the config fields this resume changed (path -> value), recorded in config.json. */
   resumeChanges?: Record<string, unknown>;
   /** Where progress goes; a silent Progress for tests. */
@@ -93,7 +97,9 @@ export class Trainer {
   #fixed!: { z: Tensor; labels?: Tensor };
   readonly #batchedD: boolean;
   #schedules: LRScheduler[] = [];
-  #lastLog = { time: Date.now(), step: 0 };
+  #hooks: TrainerHook[] = [];
+  /** When run() began, and at which step: the stats hook measures speed from there. */
+  #started = { time: Date.now(), step: 0 };
 
   private constructor(
     readonly gan: Gan,
@@ -137,6 +143,7 @@ export class Trainer {
       throw err;
     }
     trainer.#releaseLock = release;
+    trainer.#hooks = options.hooks ?? defaultHooks();
     trainer.#schedules = [
       new LRScheduler(trainer.optG, gan.config.train.lrG, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
       new LRScheduler(trainer.optD, gan.config.train.lrD, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
@@ -148,7 +155,8 @@ export class Trainer {
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as Listener<never>]);
     return this;
   }
-  #emit<E extends keyof TrainerEvents>(event: E, payload: TrainerEvents[E]): void {
+  /** Fires an event to its listeners; for the trainer and its hooks. */
+  emit<E extends keyof TrainerEvents>(event: E, payload: TrainerEvents[E]): void {
     for (const l of this.#listeners.get(event) ?? []) (l as Listener<E>)(payload);
   }
 
@@ -186,6 +194,20 @@ export class Trainer {
   }
   get lastGLoss(): number | null {
     return this.#lastGLoss;
+  }
+
+  /** When run() began (ms since the epoch) and at which step. */
+  get startedAt(): number {
+    return this.#started.time;
+  }
+  get startStep(): number {
+    return this.#started.step;
+  }
+
+  /** Adds a hook that runs after every step, after those already installed. */
+  use(hook: TrainerHook): this {
+    this.#hooks.push(hook);
+    return this;
   }
 
   /** Asks the loop to write a checkpoint and return after the current step (Ctrl-C, SIGTERM). */
@@ -324,7 +346,7 @@ export class Trainer {
     const { config } = this.gan;
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
-    this.#lastLog = { time: Date.now(), step: this.#step };
+    this.#started = { time: Date.now(), step: this.#step };
     this.progress.line(
       `training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`,
     );
@@ -332,23 +354,27 @@ export class Trainer {
       for (const s of this.#schedules) s.apply(this.#step);
       const position = this.data.position;
       // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0.
-      const batchInEpoch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
-      const logging = batchInEpoch % config.log.every === 0;
+      const batch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
+      const logging = batch % config.log.every === 0;
       const result = this.#nextStep(logging);
       const bad = !Number.isFinite(result.dLoss) ? ["D", result.dLoss] : result.gLoss !== null && !Number.isFinite(result.gLoss) ? ["G", result.gLoss] : null;
       if (bad) throw new TrainingError(`step ${this.#step + 1}: the ${bad[0]} loss is ${bad[1]}; training stopped. ${this.#recoveryHint()}`);
       if (result.gLoss !== null) this.#lastGLoss = result.gLoss;
       this.#step++;
-      const epoch = position.batch >= perEpoch ? position.epoch + 1 : position.epoch; // 0-based epoch of this batch
-      this.#emit("step", { step: this.#step, dLoss: result.dLoss, gLoss: this.#lastGLoss });
-
-      if (logging) this.#log(result, epoch, batchInEpoch);
-      const epochEnd = batchInEpoch === perEpoch;
-      if ((config.log.sampleEvery && this.#step % config.log.sampleEvery === 0) || epochEnd || this.#step === total) {
-        this.#sample(epochEnd ? `epoch-${String(epoch + 1).padStart(3, "0")}` : `step-${String(this.#step).padStart(8, "0")}`);
-      }
-      if (this.#step % config.log.checkpointEvery === 0 || this.#step === total) this.checkpoint();
-      if (config.log.evalEvery && this.#step % config.log.evalEvery === 0) await this.evaluate();
+      const epoch = (position.batch >= perEpoch ? position.epoch + 1 : position.epoch) + 1;
+      this.emit("step", { step: this.#step, dLoss: result.dLoss, gLoss: this.#lastGLoss });
+      const info: StepInfo = {
+        step: this.#step,
+        epoch,
+        batch,
+        epochEnd: batch === perEpoch,
+        last: this.#step === total,
+        logging,
+        dLoss: result.dLoss,
+        gLoss: this.#lastGLoss,
+        stats: result.stats,
+      };
+      for (const hook of this.#hooks) await hook.afterStep?.(this, info);
       // Let the event loop run between steps (a few microseconds): signals, output, the GC's finalizers.
       await new Promise((r) => setImmediate(r));
       if (this.#stopRequested && this.#step < total) {
@@ -393,115 +419,57 @@ export class Trainer {
     }
   }
 
-  #log(result: { dLoss: number; stats: Partial<StepStats> }, epoch: number, batchInEpoch: number): void {
-    const gLoss = this.#lastGLoss;
-    const now = Date.now();
-    const seconds = (now - this.#lastLog.time) / 1000;
-    const itPerSec = (this.#step - this.#lastLog.step) / Math.max(seconds, 1e-9);
-    this.#lastLog = { time: now, step: this.#step };
-    const record: StepStats = {
-      step: this.#step,
-      epoch: epoch + 1,
-      batch: batchInEpoch,
-      dLoss: result.dLoss,
-      gLoss,
-      dReal: result.stats.dReal ?? NaN,
-      dFake: result.stats.dFake ?? NaN,
-      gradNormD: result.stats.gradNormD ?? NaN,
-      gradNormG: result.stats.gradNormG ?? NaN,
-      lrG: this.optG.lr,
-      lrD: this.optD.lr,
-      imagesPerSec: itPerSec * this.gan.config.train.batchSize,
-      seconds,
-    };
-    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
-    const g = gLoss === null ? "n/a (no G step yet)" : gLoss.toFixed(4);
-    this.progress.line(
-      `Epoch [${epoch + 1}/${this.epochs}], Step [${batchInEpoch}/${this.data.batchesPerEpoch}], D_loss: ${result.dLoss.toFixed(4)}, G_loss: ${g}`,
-    );
-    this.progress.bar({
-      step: this.#step,
-      totalSteps: this.totalSteps,
-      epoch: epoch + 1,
-      epochs: this.epochs,
-      dLoss: result.dLoss,
-      gLoss: gLoss ?? NaN,
-      itPerSec,
-    });
-    this.#emit("log", record);
-  }
-
-  #sample(name: string): void {
+  /** Writes RUN/samples/NAME.png: the fixed noise through G (its EMA copy when there is one). */
+  sampleGrid(name: string): void {
     const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
     const path = join(this.runDir, "samples", `${name}.png`);
     const wasTraining = G.training;
     G.eval();
     noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
     G.train(wasTraining);
-    this.#emit("sample", { step: this.#step, path });
+    this.emit("sample", { step: this.#step, path });
   }
 
   /**
-   * Scores G now and appends the scores to stats.jsonl; warns on mode collapse and keeps the
-   * best checkpoint by FID. The RNG state is restored after, so evaluation never changes training.
+   * Scores G (its EMA copy when there is one) now, with a collapse message when a class or toy
+   * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
+   * training; the periodicEval hook records the scores.
    */
-  async evaluate(): Promise<Record<string, number | boolean | null>> {
+  async evaluate(): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
     const { shape, config } = this.gan;
     const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
     const rng = getRngState();
     const wasTraining = G.training;
     G.eval();
-    let scores: Record<string, number | boolean | null>;
-    let collapse: string | null = null;
-    const toy = datasetOf(config.data.dataset).toy;
     try {
+      const toy = datasetOf(config.data.dataset).toy;
       if (toy) {
         const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
-        scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
-        if (stats.collapsed) collapse = `${stats.modesCaptured}/${stats.numModes} modes captured`;
-      } else {
-        const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
-        const report = await evaluate(samples, config.data.dataset, labels);
-        samples.dispose();
-        labels?.dispose();
-        scores = {
-          fid: report.fid,
-          kid: report.kid,
-          precision: report.precision,
-          recall: report.recall,
-          coverage: report.coverage,
-          classesCovered: report.classesCovered,
-          collapsed: report.collapsed,
-          labelAccuracy: report.labelAccuracy,
-        };
-        if (report.collapsed)
-          collapse = `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`;
-        this.#keepBest(report.fid);
+        const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
+        return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
       }
+      const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+      const report = await evaluate(samples, config.data.dataset, labels);
+      samples.dispose();
+      labels?.dispose();
+      const scores = {
+        fid: report.fid,
+        kid: report.kid,
+        precision: report.precision,
+        recall: report.recall,
+        coverage: report.coverage,
+        classesCovered: report.classesCovered,
+        collapsed: report.collapsed,
+        labelAccuracy: report.labelAccuracy,
+      };
+      const collapse = report.collapsed
+        ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
+        : null;
+      return { scores, collapse };
     } finally {
       setRngState(rng);
       G.train(wasTraining);
     }
-    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify({ step: this.#step, eval: scores })}\n`);
-    for (const [name, value] of Object.entries(scores)) if (typeof value === "number") this.#emit("metric", { step: this.#step, name, value });
-    const summary = Object.entries(scores)
-      .map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`)
-      .join(", ");
-    this.progress.line(`eval at step ${this.#step}: ${summary}`);
-    if (collapse) {
-      const message = `warning: mode collapse at step ${this.#step}: ${collapse}`;
-      this.progress.line(message);
-      this.#emit("collapse", { step: this.#step, message });
-    }
-    return scores;
-  }
-
-  #keepBest(fid: number): void {
-    const path = join(this.runDir, "best.json");
-    const best = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { fid: number }).fid : Infinity;
-    if (!(fid < best)) return;
-    this.checkpoint("best.safetensors");
-    writeFileAtomic(path, `${JSON.stringify({ step: this.#step, fid })}\n`);
   }
 
   /** Writes a checkpoint now (atomically) and prunes old ones; refuses non-finite weights. */
@@ -528,7 +496,7 @@ export class Trainer {
       config.log.keepCheckpoints,
       fileName,
     );
-    this.#emit("checkpoint", { step: this.#step, path });
+    this.emit("checkpoint", { step: this.#step, path });
     return path;
   }
 

@@ -1,0 +1,137 @@
+// What happens around the training step, as hooks the trainer runs after every step, in order:
+// the stats log (stats.jsonl and the console), sample grids, checkpoints, and periodic evaluation
+// with the best checkpoint. Trainer.create installs defaultHooks(); a dashboard, rollback or
+// distributed training add their own with trainer.use(hook) instead of editing the loop.
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { StepStats, Trainer } from "./trainer.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+/** What one step did, as the hooks see it. */
+export interface StepInfo {
+  step: number;
+  /** 1-based epoch and batch within it. */
+  epoch: number;
+  batch: number;
+  epochEnd: boolean;
+  /** The run's final step. */
+  last: boolean;
+  /** Whether this step measured D(x), D(G(z)) and gradient norms (a log step). */
+  logging: boolean;
+  dLoss: number;
+  /** G's loss at its latest update; null before one. */
+  gLoss: number | null;
+  stats: Partial<StepStats>;
+}
+
+export interface TrainerHook {
+  name: string;
+  /** Runs after every step; the loop awaits it. */
+  afterStep?(trainer: Trainer, step: StepInfo): void | Promise<void>;
+}
+
+/** Every log.every batches of an epoch: a stats.jsonl record, the tutorial's line, the progress bar. */
+export function statsLog(): TrainerHook {
+  let last: { time: number; step: number } | null = null;
+  return {
+    name: "stats",
+    afterStep(trainer, s) {
+      if (!s.logging) return;
+      const now = Date.now();
+      last ??= { time: trainer.startedAt, step: trainer.startStep };
+      const seconds = (now - last.time) / 1000;
+      const itPerSec = (s.step - last.step) / Math.max(seconds, 1e-9);
+      last = { time: now, step: s.step };
+      const record: StepStats = {
+        step: s.step,
+        epoch: s.epoch,
+        batch: s.batch,
+        dLoss: s.dLoss,
+        gLoss: s.gLoss,
+        dReal: s.stats.dReal ?? Number.NaN,
+        dFake: s.stats.dFake ?? Number.NaN,
+        gradNormD: s.stats.gradNormD ?? Number.NaN,
+        gradNormG: s.stats.gradNormG ?? Number.NaN,
+        lrG: trainer.optG.lr,
+        lrD: trainer.optD.lr,
+        imagesPerSec: itPerSec * trainer.gan.config.train.batchSize,
+        seconds,
+      };
+      appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+      const g = s.gLoss === null ? "n/a (no G step yet)" : s.gLoss.toFixed(4);
+      trainer.progress.line(
+        `Epoch [${s.epoch}/${trainer.epochs}], Step [${s.batch}/${trainer.data.batchesPerEpoch}], D_loss: ${s.dLoss.toFixed(4)}, G_loss: ${g}`,
+      );
+      trainer.progress.bar({
+        step: s.step,
+        totalSteps: trainer.totalSteps,
+        epoch: s.epoch,
+        epochs: trainer.epochs,
+        dLoss: s.dLoss,
+        gLoss: s.gLoss ?? Number.NaN,
+        itPerSec,
+      });
+      trainer.emit("log", record);
+    },
+  };
+}
+
+/** The fixed-noise grid every log.sampleEvery steps, at every epoch's end and at the last step. */
+export function sampleGrids(): TrainerHook {
+  return {
+    name: "samples",
+    afterStep(trainer, s) {
+      const every = trainer.gan.config.log.sampleEvery;
+      if (!((every && s.step % every === 0) || s.epochEnd || s.last)) return;
+      trainer.sampleGrid(s.epochEnd ? `epoch-${String(s.epoch).padStart(3, "0")}` : `step-${String(s.step).padStart(8, "0")}`);
+    },
+  };
+}
+
+/** A checkpoint every log.checkpointEvery steps and at the last step. */
+export function checkpoints(): TrainerHook {
+  return {
+    name: "checkpoints",
+    afterStep(trainer, s) {
+      if (s.step % trainer.gan.config.log.checkpointEvery === 0 || s.last) trainer.checkpoint();
+    },
+  };
+}
+
+/**
+ * Every log.evalEvery steps: the scores appended to stats.jsonl and printed, a warning and a
+ * `collapse` event on mode collapse, and checkpoints/best.safetensors kept by FID.
+ */
+export function periodicEval(): TrainerHook {
+  return {
+    name: "eval",
+    async afterStep(trainer, s) {
+      const every = trainer.gan.config.log.evalEvery;
+      if (!every || s.step % every !== 0) return;
+      const { scores, collapse } = await trainer.evaluate();
+      appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify({ step: s.step, eval: scores })}\n`);
+      for (const [name, value] of Object.entries(scores)) if (typeof value === "number") trainer.emit("metric", { step: s.step, name, value });
+      const summary = Object.entries(scores)
+        .map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`)
+        .join(", ");
+      trainer.progress.line(`eval at step ${s.step}: ${summary}`);
+      if (collapse) {
+        const message = `warning: mode collapse at step ${s.step}: ${collapse}`;
+        trainer.progress.line(message);
+        trainer.emit("collapse", { step: s.step, message });
+      }
+      if (typeof scores.fid === "number") keepBest(trainer, s.step, scores.fid);
+    },
+  };
+}
+
+function keepBest(trainer: Trainer, step: number, fid: number): void {
+  const path = join(trainer.runDir, "best.json");
+  const best = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { fid: number }).fid : Number.POSITIVE_INFINITY;
+  if (!(fid < best)) return;
+  trainer.checkpoint("best.safetensors");
+  writeFileAtomic(path, `${JSON.stringify({ step, fid })}\n`);
+}
+
+/** The hooks every run has, in the order they run. */
+export const defaultHooks = (): TrainerHook[] => [statsLog(), sampleGrids(), checkpoints(), periodicEval()];
