@@ -34,7 +34,6 @@ struct OpEntry {
   c10::OperatorHandle handle;
   std::string name;  // "aten::add.Tensor", for error messages
   std::vector<ArgSpec> args;
-  size_t returns;
 };
 
 std::deque<OpEntry> registry;  // deque: entries never move once resolved
@@ -235,7 +234,7 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
       throw ArgError("unknown operator " + name + (overload.empty() ? "" : "." + overload) + ": libtorch " +
                      "has no such schema");
     }
-    OpEntry entry{*handle, overload.empty() ? name : name + "." + overload, {}, handle->schema().returns().size()};
+    OpEntry entry{*handle, overload.empty() ? name : name + "." + overload, {}};
     for (const auto& argument : handle->schema().arguments()) entry.args.push_back(specOf(argument));
     registry.push_back(std::move(entry));
     return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
