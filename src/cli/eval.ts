@@ -8,7 +8,7 @@ import { datasetNames, datasetOf } from "../data/registry.js";
 import { assertSamplesFit } from "../train/memory.js";
 import { evaluate, formatReport, toyModeStats, trainClassifier } from "../metrics/index.js";
 import { ConfigError } from "../errors.js";
-import { labelsPath, generatorFromFlags } from "./sample.js";
+import { labelsPath, generatorFromFlags, generatorOptions } from "./sample.js";
 
 /** Images from an IDX file (gzipped or not), scaled from 0..255 to [-1, 1]: (N, 1, H, W). */
 function idxImages(path: string): Tensor {
@@ -31,8 +31,7 @@ export const evalCommand: Command = {
   summary: "score generated images with gantry's classifier: FID, KID, IS, precision/recall, density/coverage, modes",
   usage: "gantry eval --run RUN_DIR | --generator FILE | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
   options: {
-    run: { type: "string", description: "a run directory (its export, else its newest checkpoint)" },
-    generator: { type: "string", description: "a generator export (generator.safetensors)" },
+    ...generatorOptions,
     samples: { type: "string", description: "an IDX file of 28x28 uint8 images, gzipped or not" },
     labels: { type: "string", description: "with --samples: the labels G was given, for label accuracy" },
     dataset: { type: "string", description: "with --samples: mnist (default) or fashion-mnist" },
@@ -45,7 +44,7 @@ export const evalCommand: Command = {
     if (given.length !== 1) throw new ConfigError([{ path: "--run/--generator/--samples", message: "give exactly one of them" }]);
     manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
     const count = numberFlag(values, "count", { integer: true, min: 10 }) ?? 10_000;
-    const loaded = values.samples === undefined ? generatorFromFlags(values.run as string | undefined, values.generator as string | undefined) : null;
+    const loaded = values.samples === undefined ? generatorFromFlags(values) : null;
     if (loaded) assertSamplesFit(loaded.G, loaded.shape, count);
     let dataset = (values.dataset as string | undefined) ?? loaded?.card.dataset ?? "mnist";
     if (!datasetNames.includes(dataset as never))

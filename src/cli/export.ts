@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "./main.js";
-import { generatorFromFlags } from "./sample.js";
+import { generatorFromFlags, generatorOptions } from "./sample.js";
 import { exportTorch } from "../train/torch-export.js";
 import { ConfigError } from "../errors.js";
 
@@ -10,18 +10,13 @@ export const exportCommand: Command = {
   summary: "write a trained generator for PyTorch: generator.py (the nn.Module) and generator.pt (torch.load format)",
   usage: "gantry export --run RUN_DIR | --generator FILE --torch DIR",
   options: {
-    run: { type: "string", description: "a run directory (its export, else its newest checkpoint)" },
-    generator: { type: "string", description: "a generator export (generator.safetensors)" },
+    ...generatorOptions,
     torch: { type: "string", description: "the folder to write generator.py, generator.pt and generator.safetensors to" },
   },
   run(values) {
-    const run = values.run as string | undefined;
-    const file = values.generator as string | undefined;
-    if ((run === undefined) === (file === undefined))
-      throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
     if (typeof values.torch !== "string") throw new ConfigError([{ path: "--torch", message: "is required: the folder to write the PyTorch files to" }]);
-    const loaded = generatorFromFlags(run, file);
-    const safetensors = file ?? join(run!, "generator.safetensors");
+    const loaded = generatorFromFlags(values);
+    const safetensors = (values.generator as string | undefined) ?? join(values.run as string, "generator.safetensors");
     for (const path of exportTorch(loaded, values.torch, existsSync(safetensors) ? safetensors : undefined)) console.log(`wrote ${path}`);
   },
 };

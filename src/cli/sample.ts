@@ -12,27 +12,32 @@ import { generatorFromCheckpoint } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { assertSamplesFit } from "../train/memory.js";
 
-const source = {
+/** The flags that name a trained generator: --run or --generator. */
+export const generatorOptions = {
   run: { type: "string" as const, description: "a run directory (its export, else its newest checkpoint)" },
   generator: { type: "string" as const, description: "a generator export (generator.safetensors)" },
+};
+
+const source = {
+  ...generatorOptions,
   seed: { type: "string" as const, description: "random seed; default 0" },
   class: { type: "string" as const, description: "for conditional models: draw only this class" },
   device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
 } as const;
 
-/** The generator behind --generator FILE, or --run RUN_DIR (its export, else its newest checkpoint). */
-export function generatorFromFlags(run: string | undefined, file: string | undefined): LoadedGenerator {
+/** The generator behind exactly one of --generator FILE and --run RUN_DIR (its export, else its newest checkpoint). */
+export function generatorFromFlags(values: Record<string, unknown>): LoadedGenerator {
+  const run = values.run as string | undefined;
+  const file = values.generator as string | undefined;
+  if ((run === undefined) === (file === undefined))
+    throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
   if (file !== undefined) return loadGenerator(file);
   requireDir(run!, "--run");
   return existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
 }
 
 function openGenerator(values: Record<string, unknown>): LoadedGenerator {
-  const run = values.run as string | undefined;
-  const file = values.generator as string | undefined;
-  if ((run === undefined) === (file === undefined))
-    throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
-  const loaded = generatorFromFlags(run, file);
+  const loaded = generatorFromFlags(values);
   const device = values.device as string | undefined;
   if (device) loaded.G.to(resolveDevice(device));
   manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
