@@ -382,6 +382,10 @@ export class Tensor implements Owned, Disposable {
   gather(dim: number, index: Tensor): Tensor {
     return wrap(op("aten::gather").call([this.handle, dim, index.handle]));
   }
+  /** Tiles the tensor: repeat(2) of [a, b] is [a, b, a, b], as torch.Tensor.repeat. */
+  repeat(...times: number[] | [readonly number[]]): Tensor {
+    return wrap(op("aten::repeat").call([this.handle, sizes(times)]));
+  }
   flip(...dims: number[] | [readonly number[]]): Tensor {
     return wrap(op("aten::flip").call([this.handle, sizes(dims)]));
   }

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { type Tensor, cat } from "../engine/index.js";
 import { parseWith } from "../util/schema.js";
-import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init } from "../nn/index.js";
+import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init, MinibatchStd } from "../nn/index.js";
 import { labelVector, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
 
@@ -27,11 +27,18 @@ export abstract class Discriminator extends Module {
 
 const spectralNorm = z.boolean().default(false).describe("spectral normalization of every layer (Miyato et al. 2018)");
 const auxClassifier = z.boolean().default(false).describe("also predict the class (AC-GAN); needs model.conditional");
+const minibatchStd = z
+  .int()
+  .min(0)
+  .max(64)
+  .default(0)
+  .describe("minibatch standard deviation before the last layer (ProGAN), over groups of this many samples; 0 for none");
 
 export const mlpDiscriminatorOptions = z.strictObject({
   hidden: z.array(z.int().positive().max(65536)).min(1).max(16).default([512, 256]).describe("hidden layer widths; the tutorial's 512, 256"),
   spectralNorm,
   auxClassifier,
+  minibatchStd,
 });
 export type MlpDiscriminatorOptions = z.input<typeof mlpDiscriminatorOptions>;
 
@@ -41,12 +48,16 @@ export class MlpDiscriminator extends Discriminator {
   constructor(shape: ModelShape, options: MlpDiscriminatorOptions = {}) {
     const o = parseWith(mlpDiscriminatorOptions, options, "model.discriminator.options");
     super(shape, o.auxClassifier);
-    const { hidden, spectralNorm } = o;
+    const { hidden, spectralNorm, minibatchStd } = o;
     const layers: Module[] = [new Flatten()];
     let width = shape.dataShape.reduce((a, b) => a * b, 1) + (this.takesLabels ? shape.numClasses : 0);
     for (const h of hidden) {
       layers.push(sn(new Linear(width, h), spectralNorm), new LeakyReLU(0.2));
       width = h;
+    }
+    if (minibatchStd) {
+      layers.push(new MinibatchStd(minibatchStd));
+      width += 1;
     }
     layers.push(sn(new Linear(width, 1 + this.auxClasses), spectralNorm));
     this.net = this.child("net", new Sequential(...layers));
@@ -66,6 +77,7 @@ export const dcganDiscriminatorOptions = z.strictObject({
     .describe("normalization after every conv but the first: batch (DCGAN), layer or none (WGAN-GP's critic)"),
   spectralNorm,
   auxClassifier,
+  minibatchStd,
 });
 export type DcganDiscriminatorOptions = z.input<typeof dcganDiscriminatorOptions>;
 
@@ -76,7 +88,7 @@ export class DcganDiscriminator extends Discriminator {
   constructor(shape: ModelShape, options: DcganDiscriminatorOptions = {}) {
     const o = parseWith(dcganDiscriminatorOptions, options, "model.discriminator.options");
     super(shape, o.auxClassifier);
-    const { width, norm, spectralNorm } = o;
+    const { width, norm, spectralNorm, minibatchStd } = o;
     const [channels, size] = shape.dataShape;
     const downs = size % 7 === 0 ? 2 : Math.round(Math.log2(size / 4));
     const layers: Module[] = [];
@@ -90,6 +102,10 @@ export class DcganDiscriminator extends Discriminator {
       if (i > 0 && norm === "layer") layers.push(new LayerNorm([out, res, res]));
       layers.push(new LeakyReLU(0.2));
       ch = out;
+    }
+    if (minibatchStd) {
+      layers.push(new MinibatchStd(minibatchStd));
+      ch += 1;
     }
     layers.push(new Flatten());
     this.net = this.child("net", new Sequential(...layers));

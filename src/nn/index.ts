@@ -17,6 +17,7 @@ export {
   Flatten,
   Unflatten,
   Upsample,
+  MinibatchStd,
   Sequential,
   type ConvOptions,
 } from "./layers.js";

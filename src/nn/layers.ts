@@ -11,6 +11,7 @@ import {
   embedding,
   dropout,
   upsample,
+  cat,
   empty,
   ones,
   zeros,
@@ -285,6 +286,30 @@ export class Upsample extends Module {
   }
   override torch(): string {
     return `nn.Upsample(scale_factor=${this.scaleFactor}, mode="${this.mode}")`;
+  }
+}
+
+/**
+ * Minibatch standard deviation (Karras et al. 2018, ProGAN; grouped as StyleGAN): appends one
+ * feature, the mean over features of the standard deviation across a group of samples, so that D
+ * can see a batch's lack of variety. (B, F) -> (B, F + 1); (B, C, H, W) -> (B, C + 1, H, W).
+ * Samples i and j share a group when i = j mod (B / G); G is the largest divisor of B up to groupSize.
+ */
+export class MinibatchStd extends Module {
+  constructor(readonly groupSize = 4) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    const [b, ...rest] = x.shape;
+    let g = Math.min(this.groupSize, b);
+    while (b % g !== 0) g--;
+    const y = x.reshape(g, b / g, ...rest); // (G, M, ...)
+    const std = y.var(0, { correction: 0 }).add(1e-8).sqrt(); // (M, ...)
+    const s = std.reshape(b / g, -1).mean(1); // (M)
+    const perSample = s.repeat(g); // (B): sample i gets its group's value, i mod M
+    const shape = rest.length === 1 ? [b, 1] : [b, 1, ...rest.slice(1)];
+    const feature = perSample.reshape(rest.length === 1 ? [b, 1] : [b, 1, ...rest.slice(1).map(() => 1)]).expand(shape);
+    return cat([x, feature], 1);
   }
 }
 

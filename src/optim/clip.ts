@@ -43,10 +43,22 @@ export class EMA {
     return new EMA(copy, decay);
   }
 
-  update(model: Module): void {
+  /**
+   * The decay used at update number `step` (0-based): min(decay, (1 + step) / (10 + step)), the
+   * warm-up of TensorFlow's ExponentialMovingAverage, so that early on the average follows the
+   * model instead of holding on to its random initial weights (a 0.999 average needs thousands of
+   * steps to forget them: a short run's EMA grids would be grey).
+   */
+  decayAt(step: number): number {
+    return Math.min(this.decay, (1 + step) / (10 + step));
+  }
+
+  /** Moves the average toward `model`; `step` (the number of updates before this one) sets the warm-up. */
+  update(model: Module, step = Number.POSITIVE_INFINITY): void {
     const own = this.shadow.stateDict();
+    const decay = this.decayAt(step);
     noGrad(() => {
-      for (const [name, p] of model.namedParameters()) own[name].lerp_(p, 1 - this.decay);
+      for (const [name, p] of model.namedParameters()) own[name].lerp_(p, 1 - decay);
       for (const [name, b] of model.namedBuffers()) own[name].copy_(b);
     });
   }

@@ -38,8 +38,8 @@ export class LRScheduler {
     }
     this.factor = make(options);
   }
-  /** Applies the rate for `step` (0-based) and returns it. */
-  apply(step: number): number {
-    return (this.optimizer.lr = this.baseLr * this.factor(step));
+  /** Applies the rate for `step` (0-based), times `scale` (after rollbacks), and returns it. */
+  apply(step: number, scale = 1): number {
+    return (this.optimizer.lr = this.baseLr * scale * this.factor(step));
   }
 }

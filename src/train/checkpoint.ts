@@ -19,6 +19,9 @@ export interface TrainingState {
   lastGLoss: number | null;
   position: LoaderPosition;
   config: GanConfig;
+  /** The factor on both learning rates after rollbacks (1 before any), and how many there were. */
+  lrScale: number;
+  rollbacks: number;
   /** libtorch's RNG state per device when the checkpoint was written. */
   rng: Record<string, Uint8Array>;
   tensors: {
@@ -37,6 +40,8 @@ interface Meta {
   generatorSteps: number;
   lastGLoss: number | null;
   position: LoaderPosition;
+  lrScale?: number;
+  rollbacks?: number;
   rng: Record<string, string>;
   optG: Omit<OptimizerState, "tensors">;
   optD: Omit<OptimizerState, "tensors">;
@@ -70,6 +75,8 @@ export function saveCheckpoint(dir: string, state: Omit<TrainingState, "rng">, k
     generatorSteps: state.generatorSteps,
     lastGLoss: state.lastGLoss,
     position: state.position,
+    lrScale: state.lrScale,
+    rollbacks: state.rollbacks,
     rng: Object.fromEntries(Object.entries(getRngState()).map(([d, s]) => [d, Buffer.from(s).toString("base64")])),
     optG: { hyper: optG.hyper, steps: optG.steps },
     optD: { hyper: optD.hyper, steps: optD.steps },
@@ -170,6 +177,8 @@ export function loadCheckpoint(path: string): TrainingState {
     lastGLoss: meta.lastGLoss ?? null,
     position,
     config: meta.config,
+    lrScale: typeof meta.lrScale === "number" && meta.lrScale > 0 ? meta.lrScale : 1,
+    rollbacks: Number.isSafeInteger(meta.rollbacks) ? (meta.rollbacks as number) : 0,
     rng,
     tensors: { G: pick(tensors, "G"), D: pick(tensors, "D"), G_ema: Object.keys(ema).length ? ema : null, fixed: pick(tensors, "fixed") },
     optG: { ...meta.optG, tensors: pick(tensors, "optG") },
@@ -186,11 +195,15 @@ export function disposeState(state: TrainingState): void {
 }
 
 /**
- * The newest intact checkpoint of a run: the newest by recorded step that loads and passes its
- * checksum; damaged newer ones are reported through `warn` and skipped.
+ * The newest intact checkpoint of a run (at or before step `atMost`): the newest by recorded step
+ * that loads and passes its checksum; damaged newer ones are reported through `warn` and skipped.
  */
-export function loadLatestCheckpoint(runDir: string, warn: (message: string) => void = () => {}): { path: string; state: TrainingState } {
-  const all = listCheckpoints(join(runDir, "checkpoints"));
+export function loadLatestCheckpoint(
+  runDir: string,
+  warn: (message: string) => void = () => {},
+  atMost = Number.POSITIVE_INFINITY,
+): { path: string; state: TrainingState } {
+  const all = listCheckpoints(join(runDir, "checkpoints")).filter((c) => c.order <= atMost);
   if (!all.length) throw new CheckpointError(`${runDir}: no checkpoint to resume from (expected checkpoints/step-NNNNNNNN.safetensors)`);
   const problems: string[] = [];
   for (const { path } of all.reverse()) {

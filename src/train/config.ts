@@ -40,6 +40,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       latentDim: positiveInt.max(65536).default(100).describe("size of the noise vector z"),
       conditional: z.boolean().default(false).describe("feed class labels to G (and to D, unless D predicts them)"),
+      pack: z
+        .int()
+        .min(1)
+        .max(16)
+        .default(1)
+        .describe("PacGAN: D judges this many samples at once, concatenated (Lin et al. 2018); the batch size must be a multiple; 1 for off"),
       generator: familySchema(generators, "generator").prefault({ name: "mlp" }),
       discriminator: familySchema(discriminators, "discriminator").prefault({ name: "mlp" }),
     })
@@ -53,6 +59,12 @@ export const configSchema = z.strictObject({
       realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
       penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
       auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
+      penaltyEvery: positiveInt
+        .max(1000)
+        .default(1)
+        .describe(
+          "apply the gradient penalty (WGAN-GP, R1) every this many D steps, scaled by it: lazy regularization (StyleGAN2 uses 16 for R1); 1 for every step",
+        ),
     })
     .prefault({}),
   train: z
@@ -90,6 +102,30 @@ export const configSchema = z.strictObject({
       gradClip: rate.nullable().default(null).describe("clip both nets' gradient norm to this; null for none"),
       instanceNoise: z.number().nonnegative().finite().default(0).describe("std of Gaussian noise on D's inputs, annealed to 0; 0 for none"),
       diffAugment: z.boolean().default(false).describe("DiffAugment (translation and cutout) on everything D sees"),
+      unrolledSteps: z
+        .int()
+        .min(0)
+        .max(20)
+        .default(0)
+        .describe("Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many extra D steps, then D is restored; 0 for off"),
+      rollback: z
+        .strictObject({
+          limit: z
+            .int()
+            .min(0)
+            .max(100)
+            .default(0)
+            .describe("roll back to the last good checkpoint at most this many times when training diverges; 0 stops instead"),
+          lrScale: z.number().gt(0).lt(1).default(0.5).describe("multiply both learning rates by this at each rollback"),
+          patience: z
+            .int()
+            .min(0)
+            .max(1000)
+            .default(5)
+            .describe("log records in a row with D(x) > 0.99 and D(G(z)) < 0.01 (D has won) that count as divergence; 0 for non-finite losses only"),
+        })
+        .prefault({})
+        .describe("rolling back instead of stopping when training diverges"),
     })
     .prefault({}),
   log: z

@@ -22,6 +22,8 @@ export interface GeneratorCard {
   /** The data range G's output is scaled to. */
   range: [number, number];
   steps: number;
+  /** The decay of the EMA copy of G that these weights are, or null for G itself. */
+  ema: number | null;
   /** Evaluation results, once measured (gantry eval). */
   metrics: Record<string, number>;
 }
@@ -39,6 +41,7 @@ export function generatorCard(config: GanConfig, shape: ModelShape, steps: numbe
     dataShape: shape.dataShape,
     range: [-1, 1],
     steps,
+    ema: config.train.emaDecay,
     metrics: {},
   };
 }

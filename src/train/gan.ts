@@ -1,7 +1,7 @@
 // A GAN: G, D and the loss built from a resolved config, with the data's shape. createGan() is
 // the library's entry point; the trainer, sampling and export all take a Gan.
 import { type Tensor, manualSeed, randint, randn } from "../engine/index.js";
-import { buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
+import { PackedDiscriminator, packedShape, buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
 import { buildLoss, type AdversarialLoss } from "../losses/index.js";
 import { defaults, merge, validate, type ConfigOverrides, type GanConfig } from "./config.js";
 import { dataShapeOf } from "../data/registry.js";
@@ -46,9 +46,18 @@ export function createGan(from: string | ConfigOverrides): Gan {
     throw new ConfigError([{ path: "model.conditional", message: `dataset ${config.data.dataset} has no labels to condition on` }]);
   }
   const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+  const { pack } = config.model;
+  if (pack > 1 && shape.numClasses)
+    throw new ConfigError([{ path: "model.pack", message: "packing (PacGAN) is for unconditional models; set model.conditional false or model.pack 1" }]);
+  if (config.train.batchSize % pack !== 0) {
+    throw new ConfigError([{ path: "train.batchSize", message: `${config.train.batchSize} is not a multiple of model.pack (${pack})` }]);
+  }
   manualSeed(config.train.seed);
   const G = buildGenerator(config.model.generator, shape);
-  const D = buildDiscriminator(config.model.discriminator, shape);
+  const D =
+    pack > 1
+      ? new PackedDiscriminator(shape, buildDiscriminator(config.model.discriminator, packedShape(shape, pack)), pack)
+      : buildDiscriminator(config.model.discriminator, shape);
   if (shape.numClasses === 0 && D.auxClasses > 0) {
     throw new ConfigError([{ path: "model.discriminator.options.auxClassifier", message: "needs model.conditional: true" }]);
   }

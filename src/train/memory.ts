@@ -67,11 +67,13 @@ function measure(modules: Module[], run: () => Tensor): number {
 export function assertBatchFits(gan: Gan, field = "train.batchSize"): void {
   const { G, D, shape } = gan;
   const device = G.parameters()[0]?.device ?? "cpu";
+  // One pack of samples (one sample without PacGAN), then per sample.
+  const n = gan.config.model.pack;
   const elements = measure([...G.modules(), ...D.modules()], () => {
-    const { z, labels } = sampleLatent(shape, 1, device);
+    const { z, labels } = sampleLatent(shape, n, device);
     return D.forward(G.forward(z, labels), labels);
   });
-  assertFits(elements * 4 * 4, gan.config.train.batchSize, field);
+  assertFits((elements / n) * 4 * 4, gan.config.train.batchSize, field);
 }
 
 /** Refuses a sample count whose generation (one forward of G, no gradients) would not fit. */

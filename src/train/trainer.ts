@@ -8,7 +8,7 @@
 //   RUN_DIR/samples/*.png      the fixed noise through G, every log.sampleEvery steps and every epoch
 //   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
 //   RUN_DIR/generator.*        the exported generator, at the end
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
@@ -20,7 +20,7 @@ import { diffAugment, instanceNoise } from "./augment.js";
 import { sampleFrom } from "./export.js";
 import { evaluate, toyModeStats } from "../metrics/index.js";
 import { datasetOf } from "../data/registry.js";
-import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type TrainingState } from "./checkpoint.js";
 import { assertBatchFits } from "./memory.js";
 import { defaultHooks, type StepInfo, type TrainerHook } from "./hooks.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
@@ -56,6 +56,8 @@ export interface TrainerEvents {
   sample: { step: number; path: string };
   checkpoint: { step: number; path: string };
   metric: { step: number; name: string; value: number };
+  /** Training diverged and went back to a checkpoint with scaled learning rates. */
+  rollback: { step: number; from: number; reason: string; lrScale: number };
   /** Fired by a periodic evaluation that finds a class (or toy mode) missing or one dominating. */
   collapse: { step: number; message: string };
 }
@@ -92,6 +94,13 @@ export class Trainer {
   /** Set by requestStop(): the loop checkpoints and returns after the current step. */
   #stopRequested: string | null = null;
   #releaseLock: () => void = () => {};
+  /** The factor on both learning rates after rollbacks, how many there were, and a pending request. */
+  #lrScale = 1;
+  #rollbacks = 0;
+  #rollbackRequested: { reason: string; atMost: number } | null = null;
+  /** Log records in a row in which D has won (D(x) > 0.99, D(G(z)) < 0.01), and the step of the first. */
+  #divergedLogs = 0;
+  #divergedSince = 0;
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
   /** The noise (and labels) behind every sample grid; set by #start or #restore. */
   #fixed!: { z: Tensor; labels?: Tensor };
@@ -184,6 +193,8 @@ export class Trainer {
       saveSamples(join(this.runDir, "reals.png"), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
     });
     this.data.seek({ epoch: 0, batch: 0 });
+    // With rollback on, step 0 is a checkpoint too, so that even an early divergence has a good state to return to.
+    if (config.train.rollback.limit) this.checkpoint();
   }
 
   get step(): number {
@@ -217,34 +228,78 @@ export class Trainer {
 
   #restore(changes: Record<string, unknown>): void {
     const { path, state } = loadLatestCheckpoint(this.runDir, (m) => this.progress.line(m));
-    const { G, D, config } = this.gan;
+    const { config } = this.gan;
     if (this.totalSteps < state.step) {
       disposeState(state);
       const [path, value] =
         config.train.steps !== null ? ["train.steps", `${config.train.steps}`] : ["train.epochs", `${config.train.epochs} (${this.totalSteps} steps)`];
       throw new ConfigError([{ path, message: `${value} is below the run's current step ${state.step}; a run cannot be trained backwards` }]);
     }
-    G.loadStateDict(state.tensors.G, `${path} (G)`);
-    D.loadStateDict(state.tensors.D, `${path} (D)`);
-    if (this.ema && state.tensors.G_ema) this.ema.shadow.loadStateDict(state.tensors.G_ema, `${path} (G_ema)`);
-    this.optG.loadStateDict(state.optG, `${path} (optG)`);
-    this.optD.loadStateDict(state.optD, `${path} (optD)`);
-    this.#fixed = {
-      z: keep(state.tensors.fixed.z.to(this.gan.config.train.device)),
-      labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(this.gan.config.train.device)) : undefined,
-    };
-    this.#step = state.step;
-    this.#generatorSteps = state.generatorSteps;
-    this.#lastGLoss = state.lastGLoss;
-    this.data.seek(state.position);
-    setRngState(state.rng);
-    disposeState(state);
+    this.#load(path, state);
     // Records after the checkpoint will be written again: drop them, and any half-written line.
     truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
     config.resumes.push({ step: this.#step, time: new Date().toISOString(), changes });
     writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
     for (const [field, value] of Object.entries(changes)) this.progress.line(`resume: ${field} = ${JSON.stringify(value)}`);
     this.progress.line(`resumed ${this.runDir} at step ${this.#step} from ${path}`);
+  }
+
+  /** Puts the whole training state of a loaded checkpoint in place, then frees it. */
+  #load(path: string, state: TrainingState): void {
+    const { G, D, config } = this.gan;
+    G.loadStateDict(state.tensors.G, `${path} (G)`);
+    D.loadStateDict(state.tensors.D, `${path} (D)`);
+    if (this.ema && state.tensors.G_ema) this.ema.shadow.loadStateDict(state.tensors.G_ema, `${path} (G_ema)`);
+    this.optG.loadStateDict(state.optG, `${path} (optG)`);
+    this.optD.loadStateDict(state.optD, `${path} (optD)`);
+    this.#fixed?.z.dispose();
+    this.#fixed?.labels?.dispose();
+    this.#fixed = {
+      z: keep(state.tensors.fixed.z.to(config.train.device)),
+      labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(config.train.device)) : undefined,
+    };
+    this.#step = state.step;
+    this.#generatorSteps = state.generatorSteps;
+    this.#lastGLoss = state.lastGLoss;
+    this.#lrScale = state.lrScale;
+    this.#rollbacks = state.rollbacks;
+    this.data.seek(state.position);
+    setRngState(state.rng);
+    disposeState(state);
+  }
+
+  /** Asks the loop to roll back after the current step (the divergence hook does). */
+  requestRollback(reason: string, atMost = this.#step): void {
+    this.#rollbackRequested ??= { reason, atMost };
+  }
+
+  /**
+   * Rolls back to the newest intact checkpoint at or before step `atMost` and scales both learning
+   * rates by train.rollback.lrScale; a stats.jsonl record and a console line say so. Throws when
+   * the limit is reached.
+   */
+  #rollback(reason: string, atMost = this.#step): void {
+    const { limit, lrScale } = this.gan.config.train.rollback;
+    if (this.#rollbacks >= limit) {
+      throw new TrainingError(
+        `step ${this.#step}: ${reason}; training stopped${limit ? ` after ${limit} rollback${limit === 1 ? "" : "s"}` : ""}. ${this.#recoveryHint()}`,
+      );
+    }
+    const from = this.#step;
+    const { path, state } = loadLatestCheckpoint(this.runDir, (m) => this.progress.line(m), atMost);
+    const rollbacks = this.#rollbacks + 1;
+    const scale = Number((state.lrScale * lrScale ** (rollbacks - state.rollbacks)).toPrecision(12));
+    this.#load(path, state);
+    this.#rollbacks = rollbacks;
+    this.#lrScale = scale;
+    this.#divergedLogs = 0;
+    truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
+    const record = { step: this.#step, rollback: { from, reason, count: rollbacks, lrScale: scale } };
+    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+    this.progress.line(
+      `rollback ${rollbacks}/${limit}: ${reason} at step ${from}; back to step ${this.#step} (${path}), learning rates x${+scale.toPrecision(4)}`,
+    );
+    this.emit("rollback", { step: this.#step, from, reason, lrScale: scale });
   }
 
   /** What D sees: instance noise annealed to 0 over the run, then DiffAugment if enabled. */
@@ -269,18 +324,68 @@ export class Trainer {
     return { dLoss, gLoss };
   }
 
+  /**
+   * One D update on real and (detached) fake data: the loss, a gradient penalty every
+   * loss.penaltyEvery steps scaled by it (lazy regularization, StyleGAN2), the optimizer step and
+   * WGAN's clipping. `stats`, when given, receives D's gradient norm.
+   */
+  #updateD(real: Tensor, labels: Tensor | undefined, fake: Tensor, fakeLabels: Tensor | undefined, step: number, stats: Partial<StepStats> | null) {
+    const { D, loss, config } = this.gan;
+    const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), labels, fakeLabels);
+    let dLoss = loss.discriminator(adversarial(realOut), adversarial(fakeOut));
+    if (D.auxClasses > 0) {
+      const aux = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
+      dLoss = dLoss.add(aux(realOut, labels!)).add(aux(fakeOut, fakeLabels!));
+    }
+    const every = config.loss.penaltyEvery;
+    if (loss.penalty && step % every === 0) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake).mul(every));
+    this.optD.zeroGrad();
+    dLoss.backward();
+    if (config.train.gradClip !== null || stats) {
+      const norm = clipGradNorm(D.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
+      if (stats) stats.gradNormD = norm;
+    }
+    this.optD.step();
+    if (loss.clip) clipWeights(D.parameters(), loss.clip);
+    return { dLoss, realOut, fakeOut };
+  }
+
+  /**
+   * Takes k extra D steps on fresh batches, with D's weights and optimizer state saved first;
+   * returns the function that puts them back. G's loss in between is the first-order surrogate of
+   * Metz et al.: D's unrolled weights are used, not differentiated through.
+   */
+  #unrollD(k: number): () => void {
+    const { G, D, shape, config } = this.gan;
+    const weights = Object.fromEntries(Object.entries(D.stateDict()).map(([name, t]) => [name, t.detach().clone()]));
+    const opt = this.optD.stateDict();
+    const optSaved = { ...opt, tensors: Object.fromEntries(Object.entries(opt.tensors).map(([name, t]) => [name, t.clone()])) };
+    for (let i = 0; i < k; i++) {
+      const batch = this.data.next();
+      const { z, labels } = sampleLatent(shape, batch.images.shape[0], config.train.device);
+      const fake = noGrad(() => G.forward(z, labels));
+      this.#updateD(batch.images, shape.numClasses ? (batch.labels ?? undefined) : undefined, fake, labels, this.#step + 1 + i, null);
+    }
+    return () => {
+      D.loadStateDict(weights, "unrolled D");
+      this.optD.loadStateDict(optSaved, "unrolled D's optimizer");
+    };
+  }
+
   /** D's outputs on real and fake; one forward pass for both when the loop allows. */
   #discriminate(real: Tensor, fake: Tensor, realLabels?: Tensor, fakeLabels?: Tensor): [Tensor, Tensor] {
     const { D } = this.gan;
     if (!this.#batchedD) return [D.forward(this.#view(real), realLabels), D.forward(this.#view(fake), fakeLabels)];
     const labels = realLabels && fakeLabels ? cat([realLabels, fakeLabels]) : undefined;
-    const out = D.forward(this.#view(cat([real, fake])), labels);
-    const b = real.shape[0];
-    return [out.narrow(0, 0, b), out.narrow(0, b, b)];
+    const out = D.forward(this.#view(cat([real, fake])), labels); // (2B / pack, ...): packs never straddle the halves
+    const half = out.shape[0] / 2;
+    return [out.narrow(0, 0, half), out.narrow(0, half, half)];
   }
 
-  /** One training step on a real batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
-  /** One training step; gLoss is null on a step without a G update (n_critic > 1). */
+  /**
+   * One training step on a real batch; `logging` also measures D(x), D(G(z)) and gradient norms.
+   * gLoss is null on a step without a G update (n_critic > 1).
+   */
   trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number | null; stats: Partial<StepStats> } {
     const { G, D, loss, shape, config } = this.gan;
     const b = real.shape[0];
@@ -292,19 +397,13 @@ export class Trainer {
     // 1. Update D: maximize log D(x) + log(1 - D(G(z)))
     const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);
     const fake = G.forward(z, fakeLabels); // (B, ...dataShape)
-    const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), labels, fakeLabels);
-    let dLoss = loss.discriminator(adversarial(realOut), adversarial(fakeOut));
-    if (aux) dLoss = dLoss.add(auxLoss(realOut, labels!)).add(auxLoss(fakeOut, fakeLabels!));
-    if (loss.penalty) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake));
-    this.optD.zeroGrad();
-    dLoss.backward();
-    if (config.train.gradClip !== null || logging) stats.gradNormD = clipGradNorm(D.parameters(), config.train.gradClip ?? Infinity);
-    this.optD.step();
-    if (loss.clip) clipWeights(D.parameters(), loss.clip);
+    const { dLoss, realOut, fakeOut } = this.#updateD(real, labels, fake, fakeLabels, this.#step, logging ? stats : null);
 
     // 2. Update G: maximize log D(G(z)), once every nCritic D steps
     let gLoss: Tensor | null = null;
     if ((this.#step + 1) % config.train.nCritic === 0) {
+      // Unrolled GAN (Metz et al. 2017): G answers D as it will be k steps on, then D is put back.
+      const restoreD = config.train.unrolledSteps ? this.#unrollD(config.train.unrolledSteps) : null;
       let gFake = fake;
       let gLabels = fakeLabels;
       if (config.train.loop === "tutorial" || config.train.nCritic > 1) {
@@ -322,8 +421,9 @@ export class Trainer {
       g.backward();
       if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
       if (config.train.gradClip !== null || logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Infinity);
+      restoreD?.();
       this.optG.step();
-      this.ema?.update(G);
+      this.ema?.update(G, this.#generatorSteps);
       this.#generatorSteps++;
       gLoss = g;
     }
@@ -350,15 +450,26 @@ export class Trainer {
     this.progress.line(
       `training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`,
     );
+    if (this.ema) {
+      this.progress.line(
+        `G's EMA copy (decay ${this.ema.decay}, warmed up as min(decay, (1 + t) / (10 + t))) makes the sample grids, the evaluations and the exported generator`,
+      );
+    }
     while (this.#step < total) {
-      for (const s of this.#schedules) s.apply(this.#step);
+      for (const s of this.#schedules) s.apply(this.#step, this.#lrScale);
       const position = this.data.position;
       // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0.
       const batch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
       const logging = batch % config.log.every === 0;
       const result = this.#nextStep(logging);
       const bad = !Number.isFinite(result.dLoss) ? ["D", result.dLoss] : result.gLoss !== null && !Number.isFinite(result.gLoss) ? ["G", result.gLoss] : null;
-      if (bad) throw new TrainingError(`step ${this.#step + 1}: the ${bad[0]} loss is ${bad[1]}; training stopped. ${this.#recoveryHint()}`);
+      if (bad) {
+        const reason = `the ${bad[0]} loss is ${bad[1]} at step ${this.#step + 1}`;
+        if (!this.gan.config.train.rollback.limit)
+          throw new TrainingError(`step ${this.#step + 1}: the ${bad[0]} loss is ${bad[1]}; training stopped. ${this.#recoveryHint()}`);
+        this.#rollback(reason);
+        continue;
+      }
       if (result.gLoss !== null) this.#lastGLoss = result.gLoss;
       this.#step++;
       const epoch = (position.batch >= perEpoch ? position.epoch + 1 : position.epoch) + 1;
@@ -375,6 +486,13 @@ export class Trainer {
         stats: result.stats,
       };
       for (const hook of this.#hooks) await hook.afterStep?.(this, info);
+      if (logging) this.#watchDivergence(result.stats);
+      if (this.#rollbackRequested) {
+        const { reason, atMost } = this.#rollbackRequested;
+        this.#rollbackRequested = null;
+        this.#rollback(reason, atMost);
+        continue;
+      }
       // Let the event loop run between steps (a few microseconds): signals, output, the GC's finalizers.
       await new Promise((r) => setImmediate(r));
       if (this.#stopRequested && this.#step < total) {
@@ -390,6 +508,19 @@ export class Trainer {
     const exported = exportGenerator(this.runDir, this.gan, G, this.#step);
     this.progress.line(`done: ${this.#step} steps; generator saved to ${exported}`);
     return "finished";
+  }
+
+  /** Counts log records in which D has won; train.rollback.patience of them in a row request a rollback. */
+  #watchDivergence(stats: Partial<StepStats>): void {
+    const { patience, limit } = this.gan.config.train.rollback;
+    if (!limit || !patience || !this.gan.loss.probabilistic) return;
+    const won = (stats.dReal ?? 0) > 0.99 && (stats.dFake ?? 1) < 0.01;
+    if (won && this.#divergedLogs === 0) this.#divergedSince = this.#step;
+    this.#divergedLogs = won ? this.#divergedLogs + 1 : 0;
+    // Back to a checkpoint from before the streak began: one written during it is no good state.
+    if (this.#divergedLogs >= patience) {
+      this.requestRollback(`D has won since step ${this.#divergedSince} (${patience} log records with D(x) > 0.99, D(G(z)) < 0.01)`, this.#divergedSince - 1);
+    }
   }
 
   /** What to do after a non-finite loss or weight, naming only flags that exist and checkpoints that do. */
@@ -483,6 +614,8 @@ export class Trainer {
         generatorSteps: this.#generatorSteps,
         lastGLoss: this.#lastGLoss,
         position: this.data.position,
+        lrScale: this.#lrScale,
+        rollbacks: this.#rollbacks,
         config,
         tensors: {
           G: G.stateDict(),
