@@ -1,25 +1,18 @@
-// Config fields from the command line. Every flag of `gantry train` that sets a config field is an
-// alias of `--set PATH=VALUE`, with its description taken from the config schema; values are read
-// by the type the schema expects there, then validated with the whole config.
+// Config fields from the command line. A field the schema marks with .meta({ flag }) gets that
+// flag on `gantry train`, as an alias of `--set PATH=VALUE`, with its description from the
+// schema; values are read by the type the schema expects there, then validated with the config.
 import { readFileSync } from "node:fs";
 import { configSchema, type ConfigOverrides } from "../train/index.js";
-import { schemaAt, unwrap } from "../util/schema.js";
+import { leafFields, schemaAt, unwrap } from "../util/schema.js";
 import { ConfigError } from "../errors.js";
 
-/** Flags that are shorthands for one config field. */
-export const fieldFlags = {
-  dataset: "data.dataset",
-  "data-dir": "data.dataDir",
-  epochs: "train.epochs",
-  steps: "train.steps",
-  "batch-size": "train.batchSize",
-  "lr-g": "train.lrG",
-  "lr-d": "train.lrD",
-  loss: "loss.name",
-  loop: "train.loop",
-  seed: "train.seed",
-  device: "train.device",
-} as const;
+/** Flags that are shorthands for one config field: flag -> path, from the schema's metadata. */
+export const fieldFlags: Record<string, string> = Object.fromEntries(
+  leafFields(configSchema).flatMap(({ path, schema }) => {
+    const flag = (schema.meta() as { flag?: string } | undefined)?.flag;
+    return flag ? [[flag, path]] : [];
+  }),
+);
 
 const def = (s: unknown) => (s as { def: { type: string; values?: unknown[]; innerType?: unknown } }).def;
 
@@ -79,7 +72,8 @@ export function overridesFromFlags(values: Record<string, unknown>): { overrides
     setPath(overrides, path, readValue(path, raw));
     given.set(path, `--${flag}`);
   }
-  for (const item of (values.set as string[] | undefined) ?? []) {
+  const sets = values.set;
+  for (const item of Array.isArray(sets) ? sets : []) {
     const eq = item.indexOf("=");
     if (eq <= 0) throw new ConfigError([{ path: "--set", message: `expected PATH=VALUE, such as train.emaDecay=0.999, got '${item}'` }]);
     const path = item.slice(0, eq).trim();

@@ -1,12 +1,12 @@
 // gantry config: the resolved config of a preset with overrides, without training; or the
 // config's JSON Schema, or its docs table.
-import type { Command } from "./main.js";
+import { defineCommand } from "./command.js";
 import { merge, resolveConfig, type ConfigOverrides } from "../train/index.js";
 import { configJsonSchema, configTable } from "../train/config-docs.js";
 import { ConfigError } from "../errors.js";
 import { overridesFromFlags, readConfigFile } from "./config-flags.js";
 
-export const config: Command = {
+export const config = defineCommand({
   summary: "print the resolved config of a preset (with --set and --config), its JSON Schema, or its docs",
   usage: "gantry config [--preset NAME] [--config FILE] [--set PATH=VALUE ...] | --json-schema | --docs",
   options: {
@@ -21,8 +21,8 @@ export const config: Command = {
     if (values["json-schema"]) return void console.log(JSON.stringify(configJsonSchema(), null, 2));
     if (values.docs) return void console.log(configTable());
     const { overrides } = overridesFromFlags(values);
-    const file: ConfigOverrides = values.config ? readConfigFile(values.config as string) : {};
-    const preset = (values.preset as string | undefined) ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
+    const file: ConfigOverrides = values.config ? readConfigFile(values.config) : {};
+    const preset = values.preset ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
     console.log(JSON.stringify(resolveConfig(preset, merge(file, overrides)), null, 2));
   },
-};
+});

@@ -1,6 +1,6 @@
 // gantry eval and gantry classifier: score a generator, or train the classifier that scores.
-import type { Command } from "./main.js";
-import { numberFlag } from "./main.js";
+import { defineCommand } from "./command.js";
+import { numberFlag } from "./command.js";
 import { existsSync } from "node:fs";
 import { type Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
@@ -27,7 +27,7 @@ function idxImages(path: string): Tensor {
 /** The datasets gantry has a feature classifier for. */
 const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 
-export const evalCommand: Command = {
+export const evalCommand = defineCommand({
   summary: "score generated images with gantry's classifier: FID, KID, IS, precision/recall, density/coverage, modes",
   usage: "gantry eval --run RUN_DIR | --generator FILE | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
   options: {
@@ -40,13 +40,13 @@ export const evalCommand: Command = {
     json: { type: "boolean", description: "print one JSON line instead of a table" },
   },
   async run(values) {
-    const given = ["run", "generator", "samples"].filter((k) => values[k] !== undefined);
+    const given = (["run", "generator", "samples"] as const).filter((k) => values[k] !== undefined);
     if (given.length !== 1) throw new ConfigError([{ path: "--run/--generator/--samples", message: "give exactly one of them" }]);
     manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
     const count = numberFlag(values, "count", { integer: true, min: 10 }) ?? 10_000;
     const loaded = values.samples === undefined ? generatorFromFlags(values) : null;
     if (loaded) assertSamplesFit(loaded.G, loaded.shape, count);
-    let dataset = (values.dataset as string | undefined) ?? loaded?.card.dataset ?? "mnist";
+    let dataset = values.dataset ?? loaded?.card.dataset ?? "mnist";
     if (!datasetNames.includes(dataset as never))
       throw new ConfigError([{ path: "--dataset", message: `unknown dataset '${dataset}': expected one of ${scored().join(", ")}` }]);
     const toy = datasetOf(dataset).toy;
@@ -73,18 +73,18 @@ export const evalCommand: Command = {
       images = drawn.samples;
       labels = drawn.labels ?? null;
     } else {
-      images = idxImages(values.samples as string);
-      const labelFile =
-        (values.labels as string | undefined) ?? (existsSync(labelsPath(values.samples as string)) ? labelsPath(values.samples as string) : undefined);
+      images = idxImages(values.samples ?? "");
+      const beside = labelsPath(values.samples ?? "");
+      const labelFile = values.labels ?? (existsSync(beside) ? beside : undefined);
       if (labelFile) labels = tensor(readIdx(labelFile).data, { dtype: "uint8" }).to({ dtype: "int64" });
-      dataset = (values.dataset as string | undefined) ?? "mnist";
+      dataset = values.dataset ?? "mnist";
     }
     const report = await evaluate(images, dataset, labels);
     console.log(values.json ? JSON.stringify(report) : formatReport(report));
   },
-};
+});
 
-export const classifier: Command = {
+export const classifier = defineCommand({
   summary: "train gantry's feature classifier for a dataset from its fixed-seed recipe",
   usage: "gantry classifier train --dataset mnist|fashion-mnist [--epochs N] [--out FILE]",
   options: {
@@ -95,15 +95,15 @@ export const classifier: Command = {
     "data-dir": { type: "string", description: "a folder holding the dataset's IDX files" },
   },
   async run(values) {
-    const dataset = values.dataset as string | undefined;
+    const { dataset } = values;
     if (dataset !== "mnist" && dataset !== "fashion-mnist")
       throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
     await trainClassifier(dataset, {
       epochs: numberFlag(values, "epochs", { integer: true, min: 1 }),
       seed: numberFlag(values, "seed", { integer: true, min: 0 }),
-      out: values.out as string | undefined,
-      dataDir: values["data-dir"] as string | undefined,
+      out: values.out,
+      dataDir: values["data-dir"],
       log: (m) => console.log(m),
     });
   },
-};
+});

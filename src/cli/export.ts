@@ -1,12 +1,12 @@
 // gantry export: a trained generator in other frameworks' formats (today: PyTorch).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "./main.js";
+import { defineCommand } from "./command.js";
 import { generatorFromFlags, generatorOptions } from "./sample.js";
 import { exportTorch } from "../train/torch-export.js";
 import { ConfigError } from "../errors.js";
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   summary: "write a trained generator for PyTorch: generator.py (the nn.Module) and generator.pt (torch.load format)",
   usage: "gantry export --run RUN_DIR | --generator FILE --torch DIR",
   options: {
@@ -16,7 +16,7 @@ export const exportCommand: Command = {
   run(values) {
     if (typeof values.torch !== "string") throw new ConfigError([{ path: "--torch", message: "is required: the folder to write the PyTorch files to" }]);
     const loaded = generatorFromFlags(values);
-    const safetensors = (values.generator as string | undefined) ?? join(values.run as string, "generator.safetensors");
+    const safetensors = values.generator ?? join(values.run ?? ".", "generator.safetensors");
     for (const path of exportTorch(loaded, values.torch, existsSync(safetensors) ? safetensors : undefined)) console.log(`wrote ${path}`);
   },
-};
+});

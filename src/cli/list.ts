@@ -1,10 +1,10 @@
 // gantry list: presets, model families and losses.
-import type { Command } from "./main.js";
+import { defineCommand } from "./command.js";
 import { presets } from "../train/presets.js";
 import { generators, discriminators } from "../models/index.js";
 import { losses } from "../losses/index.js";
 
-export const list: Command = {
+export const list = defineCommand({
   summary: "show the presets, models and losses",
   usage: "gantry list",
   options: {},
@@ -16,4 +16,4 @@ export const list: Command = {
     console.log(`discriminators:  ${Object.keys(discriminators).join(", ")}`);
     console.log(`losses:          ${Object.keys(losses).join(", ")}`);
   },
-};
+});

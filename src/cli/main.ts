@@ -2,24 +2,14 @@
 // environment's refusals (a GanError, or a system error such as ENOSPC or EACCES) print one line
 // and exit 2; anything else is a bug: one line and exit 1. GANTRY_DEBUG=1 adds the stack.
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { GanError, ConfigError, EnvironmentError } from "../errors.js";
+import type { Command, Options, Values } from "./command.js";
 import { train } from "./train.js";
 import { sample, interpolate } from "./sample.js";
 import { list } from "./list.js";
 import { evalCommand, classifier } from "./eval.js";
 import { config } from "./config.js";
 import { exportCommand } from "./export.js";
-
-export interface Command {
-  summary: string;
-  usage: string;
-  /** Flags, all taking a value except booleans; parsed strictly. `multiple` flags repeat. */
-  options: Record<string, { type: "string" | "boolean"; description: string; multiple?: boolean }>;
-  /** Runs the command; a number is the exit code (0 when nothing is returned). */
-  run(values: Record<string, string | boolean | string[] | undefined>): Promise<unknown> | unknown;
-}
 
 const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, export: exportCommand, config, list };
 
@@ -61,10 +51,10 @@ export async function main(argv: string[]): Promise<number> {
       console.log(commandHelp(command));
       return 0;
     }
-    let values: Record<string, string | boolean | string[] | undefined>;
+    let values: Values<Options>;
     try {
       const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type, multiple: o.multiple ?? false }]));
-      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
+      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Values<Options>;
     } catch (err) {
       throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
     }
@@ -90,23 +80,4 @@ export function reportError(command: string, thrown: unknown): number {
     debug ? (err instanceof Error ? err.stack : String(err)) : "this is a bug in gantry: run again with GANTRY_DEBUG=1 for the stack, and report it",
   );
   return 1;
-}
-
-/** A number flag, or a ConfigError naming it. */
-export function numberFlag(values: Record<string, unknown>, flag: string, options: { integer?: boolean; min?: number } = {}): number | undefined {
-  const raw = values[flag];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  const { integer = false, min = -Infinity } = options;
-  if (raw === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    const what = integer ? "an integer" : "a number";
-    throw new ConfigError([{ path: `--${flag}`, message: `expected ${what}${min > -Infinity ? ` >= ${min}` : ""}, got '${raw}'` }]);
-  }
-  return n;
-}
-
-export function requireDir(path: string, what: string): string {
-  if (!existsSync(path)) throw new ConfigError([{ path: what, message: `${path} does not exist` }]);
-  if (!existsSync(join(path, "config.json"))) throw new ConfigError([{ path: what, message: `${path} is not a gantry run directory (no config.json)` }]);
-  return path;
 }

@@ -1,8 +1,8 @@
 // gantry sample and gantry interpolate: draw from a trained generator.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "./main.js";
-import { numberFlag, requireDir } from "./main.js";
+import { defineCommand, type Values } from "./command.js";
+import { numberFlag, requireDir } from "./command.js";
 import { type Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
 import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
@@ -26,9 +26,8 @@ const source = {
 } as const;
 
 /** The generator behind exactly one of --generator FILE and --run RUN_DIR (its export, else its newest checkpoint). */
-export function generatorFromFlags(values: Record<string, unknown>): LoadedGenerator {
-  const run = values.run as string | undefined;
-  const file = values.generator as string | undefined;
+export function generatorFromFlags(values: Values<typeof generatorOptions>): LoadedGenerator {
+  const { run, generator: file } = values;
   if ((run === undefined) === (file === undefined))
     throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
   if (file !== undefined) return loadGenerator(file);
@@ -36,9 +35,9 @@ export function generatorFromFlags(values: Record<string, unknown>): LoadedGener
   return existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
 }
 
-function openGenerator(values: Record<string, unknown>): LoadedGenerator {
+function openGenerator(values: Values<typeof source>): LoadedGenerator {
   const loaded = generatorFromFlags(values);
-  const device = values.device as string | undefined;
+  const { device } = values;
   if (device) loaded.G.to(resolveDevice(device));
   manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
   return loaded;
@@ -59,7 +58,7 @@ export function labelsPath(out: string): string {
   return `${m[1]}-labels${m[2]}`;
 }
 
-export const sample: Command = {
+export const sample = defineCommand({
   summary: "write N samples from a trained generator as a PNG grid or an IDX file",
   usage: "gantry sample --run RUN_DIR | --generator FILE [--count N] [--format png|idx] --out PATH [--class K]",
   options: {
@@ -69,14 +68,14 @@ export const sample: Command = {
     out: { type: "string" as const, description: "the file to write" },
   },
   run(values) {
-    const format = (values.format as string | undefined) ?? "png";
+    const format = values.format ?? "png";
     if (format !== "png" && format !== "idx") throw new ConfigError([{ path: "--format", message: `must be png or idx, got '${format}'` }]);
     if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
     const count = numberFlag(values, "count", { integer: true, min: 1 }) ?? 64;
     const loaded = openGenerator(values);
     assertSamplesFit(loaded.G, loaded.shape, count);
     const classLabel = classFlag(values, loaded);
-    const out = values.out as string;
+    const { out } = values;
     tidy(() => {
       const { samples, labels } = loaded.sample(count, { classLabel });
       if (format === "png") {
@@ -102,9 +101,9 @@ export const sample: Command = {
       }
     });
   },
-};
+});
 
-export const interpolate: Command = {
+export const interpolate = defineCommand({
   summary: "write a PNG strip walking G's latent space between two random points",
   usage: "gantry interpolate --run RUN_DIR | --generator FILE [--steps N] --out strip.png [--class K]",
   options: {
@@ -113,7 +112,8 @@ export const interpolate: Command = {
     out: { type: "string" as const, description: "the PNG to write" },
   },
   run(values) {
-    if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the PNG to write" }]);
+    const { out } = values;
+    if (!out) throw new ConfigError([{ path: "--out", message: "is required: the PNG to write" }]);
     const steps = numberFlag(values, "steps", { integer: true, min: 2 }) ?? 10;
     const loaded = openGenerator(values);
     const classLabel = classFlag(values, loaded);
@@ -132,9 +132,9 @@ export const interpolate: Command = {
             .mul(0)
             .add(classLabel ?? 0)
             .to({ dtype: "int64" });
-        saveSamples(values.out as string, G.forward(z, labels), { ...shape, numClasses: 0 });
+        saveSamples(out, G.forward(z, labels), { ...shape, numClasses: 0 });
       }),
     );
-    console.log(`wrote a ${steps}-image strip to ${values.out}`);
+    console.log(`wrote a ${steps}-image strip to ${out}`);
   },
-};
+});

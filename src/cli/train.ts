@@ -1,6 +1,6 @@
 // gantry train: train a preset or a config file, or resume a run.
 import { join } from "node:path";
-import type { Command } from "./main.js";
+import { defineCommand, type Options, type Values } from "./command.js";
 import { createGan, merge, resolveConfig, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { describeField, fieldFlags, overridesFromFlags, readConfigFile } from "./config-flags.js";
@@ -9,26 +9,29 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
-const fieldOptions = Object.fromEntries(
-  Object.entries(fieldFlags).map(([flag, path]) => [flag, { type: "string" as const, description: describeField(path) }]),
+/** --epochs, --lr-g, ...: the config fields the schema gives a flag, described by the schema. */
+const fieldOptions: Options = Object.fromEntries(
+  Object.entries(fieldFlags).map(([flag, path]) => [flag, { type: "string", description: describeField(path) }]),
 );
 
 /** Exit codes after a stop by signal, as a shell reports them: 128 + the signal's number. */
 const signalExit = { SIGINT: 130, SIGTERM: 143 } as const;
 
-export const train: Command = {
+const options = {
+  preset: { type: "string", description: "a preset (gantry list shows them); default mnist-mlp" },
+  config: { type: "string", description: "a JSON file of config overrides (docs/config.md lists every field)" },
+  set: { type: "string", multiple: true, description: "set any config field, e.g. --set train.emaDecay=0.999 (repeatable; docs/config.md)" },
+  out: { type: "string", description: "the run directory; default runs/PRESET-TIMESTAMP" },
+  overwrite: { type: "boolean", description: "with --out: delete the run already in that directory and start afresh" },
+  resume: { type: "string", description: "continue the run in this directory from its newest intact checkpoint" },
+} as const;
+
+export const train = defineCommand({
   summary: "train a GAN: a preset, a config file, or resume a run",
   usage:
     "gantry train --preset mnist-mlp [--epochs N | --steps N] [--set PATH=VALUE ...] [--out DIR [--overwrite]]  |  gantry train --resume RUN_DIR [--steps N]",
-  options: {
-    preset: { type: "string", description: "a preset (gantry list shows them); default mnist-mlp" },
-    config: { type: "string", description: "a JSON file of config overrides (docs/config.md lists every field)" },
-    set: { type: "string", multiple: true, description: "set any config field, e.g. --set train.emaDecay=0.999 (repeatable; docs/config.md)" },
-    ...fieldOptions,
-    out: { type: "string", description: "the run directory; default runs/PRESET-TIMESTAMP" },
-    overwrite: { type: "boolean", description: "with --out: delete the run already in that directory and start afresh" },
-    resume: { type: "string", description: "continue the run in this directory from its newest intact checkpoint" },
-  },
+  // The field flags first in --help; they reach the config through overridesFromFlags.
+  options: { ...fieldOptions, ...options },
   async run(values) {
     const { overrides, given } = overridesFromFlags(values);
     const resume = values.resume !== undefined;
@@ -64,7 +67,7 @@ export const train: Command = {
     const stoppedBy = signal as keyof typeof signalExit | null;
     return stoppedBy ? signalExit[stoppedBy] : 0;
   },
-};
+});
 
 /** "--epochs (train.epochs)" for a path a flag set; "--set PATH" for --set; the path otherwise. */
 function labelOf(given: Map<string, string>, path: string): string {
@@ -74,13 +77,13 @@ function labelOf(given: Map<string, string>, path: string): string {
 
 /** The run directory, its config and (on resume) the fields this resume changes. */
 function resolve(
-  values: Record<string, unknown>,
+  values: Values<typeof options>,
   overrides: ConfigOverrides,
   given: Map<string, string>,
 ): { runDir: string; config: GanConfig; changes?: Record<string, unknown> } {
-  const resume = values.resume as string | undefined;
+  const resume = values.resume;
   if (resume !== undefined) {
-    for (const flag of ["preset", "config", "out", "overwrite"]) {
+    for (const flag of ["preset", "config", "out", "overwrite"] as const) {
       if (values[flag] !== undefined)
         throw new ConfigError([
           {
@@ -91,8 +94,8 @@ function resolve(
     }
     return { runDir: resume, ...resumeConfig(resume, overrides, given) };
   }
-  const file: ConfigOverrides = values.config ? readConfigFile(values.config as string) : {};
-  const preset = (values.preset as string | undefined) ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
+  const file: ConfigOverrides = values.config ? readConfigFile(values.config) : {};
+  const preset = values.preset ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
   const config = resolveConfig(preset, merge(file, overrides));
-  return { runDir: (values.out as string | undefined) ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`), config };
+  return { runDir: values.out ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`), config };
 }

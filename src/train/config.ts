@@ -55,7 +55,8 @@ export const configSchema = z.strictObject({
       name: z
         .enum(Object.keys(losses) as [keyof typeof losses, ...(keyof typeof losses)[]])
         .default("non-saturating")
-        .describe("the adversarial loss"),
+        .describe("the adversarial loss")
+        .meta({ flag: "loss" }),
       realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
       penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
       auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
@@ -69,11 +70,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   train: z
     .strictObject({
-      epochs: positiveInt.default(100).describe("passes over the data; ignored when steps is set"),
-      steps: positiveInt.nullable().default(null).describe("total D steps; null to train for epochs"),
-      batchSize: positiveInt.default(64).describe("images per batch"),
-      lrG: rate.default(2e-4).describe("G's learning rate (Adam)"),
-      lrD: rate.default(2e-4).describe("D's learning rate (Adam)"),
+      epochs: positiveInt.default(100).describe("passes over the data; ignored when steps is set").meta({ flag: "epochs" }),
+      steps: positiveInt.nullable().default(null).describe("total D steps; null to train for epochs").meta({ flag: "steps" }),
+      batchSize: positiveInt.default(64).describe("images per batch").meta({ flag: "batch-size" }),
+      lrG: rate.default(2e-4).describe("G's learning rate (Adam)").meta({ flag: "lr-g" }),
+      lrD: rate.default(2e-4).describe("D's learning rate (Adam)").meta({ flag: "lr-d" }),
       betas: z
         .tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)])
         .default([0.5, 0.999])
@@ -84,14 +85,16 @@ export const configSchema = z.strictObject({
         .default("fast")
         .describe(
           "fast: one G forward reused for G's step, real and fake through D together when D has no BatchNorm; tutorial: the tutorial's loop, step for step",
-        ),
+        )
+        .meta({ flag: "loop" }),
       schedule: z.enum(["constant", "linear", "cosine"]).default("constant").describe("learning-rate schedule over the run"),
-      seed: z.int().nonnegative().default(0).describe("random seed for weights, noise and data order"),
+      seed: z.int().nonnegative().default(0).describe("random seed for weights, noise and data order").meta({ flag: "seed" }),
       device: z
         .string()
         .regex(/^(cpu|cuda(:\d+)?)$/, "must be cpu, cuda or cuda:N")
         .default("cpu")
-        .describe("cpu, cuda or cuda:N"),
+        .describe("cpu, cuda or cuda:N")
+        .meta({ flag: "device" }),
       emaDecay: z
         .number()
         .gt(0)

@@ -58,6 +58,20 @@ export function schemaAt(root: Schema, path: readonly PropertyKey[], value?: unk
   return s;
 }
 
+/** Every leaf field of a schema by dotted path, through objects and every option of a union. */
+export function leafFields(root: Schema, prefix = ""): { path: string; schema: Schema }[] {
+  const inner = unwrap(root);
+  const d = def(inner);
+  const objects = d.type === "object" ? [inner] : d.type === "union" ? objectsOf(inner, undefined) : [];
+  if (!objects.length) return prefix ? [{ path: prefix, schema: root }] : [];
+  const seen = new Set<string>();
+  return objects.flatMap((o) =>
+    Object.entries(def(o).shape!)
+      .flatMap(([key, field]) => leafFields(field, prefix ? `${prefix}.${key}` : key))
+      .filter((f) => !seen.has(f.path) && seen.add(f.path)),
+  );
+}
+
 /** The keys an object at `path` may hold. */
 export function keysAt(root: Schema, path: readonly PropertyKey[], value?: unknown): string[] {
   const s = path.length ? schemaAt(root, path, value) : root;
