@@ -102,8 +102,9 @@ test("list shows every preset, model and loss", () => {
 });
 
 test("--help works on every command", () => {
-  for (const c of ["train", "sample", "interpolate", "list"]) assert.match(ok(c, "--help"), /^usage: gantry/);
-  assert.match(ok("--help"), /train .*sample .*interpolate .*list/s);
+  for (const c of ["train", "sample", "interpolate", "eval", "export", "config", "list"]) assert.match(ok(c, "--help"), /^usage: gantry/);
+  assert.match(ok("classifier", "train", "--help"), /^usage: gantry classifier train/);
+  assert.match(ok("--help"), /train .*sample .*interpolate .*eval .*classifier .*export .*config .*list/s);
 });
 
 test("bad flags and values exit 2 with a message naming the field", () => {
