@@ -5,6 +5,11 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StepStats, Trainer } from "./trainer.js";
+import { getRngState, setRngState, tidy } from "../engine/index.js";
+import type { Generator } from "../models/index.js";
+import { evaluate, toyModeStats } from "../metrics/index.js";
+import { datasetOf } from "../data/registry.js";
+import { sampleFrom } from "./export.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
 /** What one step did, as the hooks see it. */
@@ -108,7 +113,7 @@ export function periodicEval(): TrainerHook {
     async afterStep(trainer, s) {
       const every = trainer.gan.config.log.evalEvery;
       if (!every || s.step % every !== 0) return;
-      const { scores, collapse } = await trainer.evaluate();
+      const { scores, collapse } = await scoreGenerator(trainer);
       appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify({ step: s.step, eval: scores })}\n`);
       for (const [name, value] of Object.entries(scores)) if (typeof value === "number") trainer.emit("metric", { step: s.step, name, value });
       const summary = Object.entries(scores)
@@ -123,6 +128,48 @@ export function periodicEval(): TrainerHook {
       if (typeof scores.fid === "number") keepBest(trainer, s.step, scores.fid);
     },
   };
+}
+
+/**
+ * Scores G (its EMA copy when there is one) now, with a collapse message when a class or toy
+ * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
+ * training; periodicEval records the scores.
+ */
+export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
+  const { shape, config } = trainer.gan;
+  const G = trainer.ema ? (trainer.ema.shadow as Generator) : trainer.gan.G;
+  const rng = getRngState();
+  const wasTraining = G.training;
+  G.eval();
+  try {
+    const toy = datasetOf(config.data.dataset).toy;
+    if (toy) {
+      const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
+      const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
+      return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
+    }
+    const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+    const report = await evaluate(samples, config.data.dataset, labels);
+    samples.dispose();
+    labels?.dispose();
+    const scores = {
+      fid: report.fid,
+      kid: report.kid,
+      precision: report.precision,
+      recall: report.recall,
+      coverage: report.coverage,
+      classesCovered: report.classesCovered,
+      collapsed: report.collapsed,
+      labelAccuracy: report.labelAccuracy,
+    };
+    const collapse = report.collapsed
+      ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
+      : null;
+    return { scores, collapse };
+  } finally {
+    setRngState(rng);
+    G.train(wasTraining);
+  }
 }
 
 function keepBest(trainer: Trainer, step: number, fid: number): void {

@@ -10,19 +10,15 @@
 //   RUN_DIR/generator.*        the exported generator, at the end
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Tensor, cat, crossEntropy, keep, noGrad, stack, tidy, resolveDevice, zeros, getRngState, setRngState } from "../engine/index.js";
-import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
-import { Adam, EMA, LRScheduler, clipGradNorm, clipWeights } from "../optim/index.js";
+import { type Tensor, keep, noGrad, stack, tidy, resolveDevice, zeros, setRngState } from "../engine/index.js";
+import { Adam, EMA, LRScheduler } from "../optim/index.js";
 import { buildGenerator, type Generator } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { openDataSource, type DataSource } from "./data-source.js";
-import { diffAugment, instanceNoise } from "./augment.js";
-import { sampleFrom } from "./export.js";
-import { evaluate, toyModeStats } from "../metrics/index.js";
-import { datasetOf } from "../data/registry.js";
 import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type TrainingState } from "./checkpoint.js";
 import { assertBatchFits } from "./memory.js";
 import { defaultHooks, type StepInfo, type TrainerHook } from "./hooks.js";
+import { AdversarialStep, type StepResult } from "./step.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
 import { saveSamples } from "./samples.js";
@@ -78,15 +74,13 @@ export interface TrainerOptions {
   progress?: Progress;
 }
 
-/** D's output column 0 is the adversarial logit; the rest are class logits (AC-GAN). */
-const adversarial = (out: Tensor) => out.narrow(1, 0, 1);
-const classes = (out: Tensor) => out.narrow(1, 1, out.shape[1] - 1);
-
 export class Trainer {
   readonly optG: Adam;
   readonly optD: Adam;
   readonly ema: EMA | null;
   readonly progress: Progress;
+  /** The adversarial step itself (step.ts). */
+  readonly stepper: AdversarialStep;
   #step = 0;
   #generatorSteps = 0;
   /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1); null before one. */
@@ -104,7 +98,6 @@ export class Trainer {
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
   /** The noise (and labels) behind every sample grid; set by #start or #restore. */
   #fixed!: { z: Tensor; labels?: Tensor };
-  readonly #batchedD: boolean;
   #schedules: LRScheduler[] = [];
   #hooks: TrainerHook[] = [];
   /** When run() began, and at which step: the stats hook measures speed from there. */
@@ -125,8 +118,7 @@ export class Trainer {
     this.optD = new Adam(D.parameters(), { lr: config.train.lrD, betas: config.train.betas });
     this.ema =
       config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
-    // Real and fake go through D as one batch unless BatchNorm would mix their statistics.
-    this.#batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+    this.stepper = new AdversarialStep(gan, this.optG, this.optD, this.ema, data);
   }
 
   /** Opens the data and prepares a new run directory, or restores a run from its newest checkpoint. */
@@ -302,13 +294,6 @@ export class Trainer {
     this.emit("rollback", { step: this.#step, from, reason, lrScale: scale });
   }
 
-  /** What D sees: instance noise annealed to 0 over the run, then DiffAugment if enabled. */
-  #view(x: Tensor): Tensor {
-    const { instanceNoise: std, diffAugment: augment } = this.gan.config.train;
-    const noisy = instanceNoise(x, std * Math.max(0, 1 - this.#step / this.totalSteps));
-    return augment ? diffAugment(noisy) : noisy;
-  }
-
   /** Trains on the next batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
   #nextStep(logging: boolean) {
     return tidy(() => {
@@ -325,117 +310,13 @@ export class Trainer {
   }
 
   /**
-   * One D update on real and (detached) fake data: the loss, a gradient penalty every
-   * loss.penaltyEvery steps scaled by it (lazy regularization, StyleGAN2), the optimizer step and
-   * WGAN's clipping. `stats`, when given, receives D's gradient norm.
+   * One training step on a real batch (step.ts has the maths); `logging` also measures D(x),
+   * D(G(z)) and gradient norms. gLoss is null on a step without a G update (n_critic > 1).
    */
-  #updateD(real: Tensor, labels: Tensor | undefined, fake: Tensor, fakeLabels: Tensor | undefined, step: number, stats: Partial<StepStats> | null) {
-    const { D, loss, config } = this.gan;
-    const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), labels, fakeLabels);
-    let dLoss = loss.discriminator(adversarial(realOut), adversarial(fakeOut));
-    if (D.auxClasses > 0) {
-      const aux = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
-      dLoss = dLoss.add(aux(realOut, labels!)).add(aux(fakeOut, fakeLabels!));
-    }
-    const every = config.loss.penaltyEvery;
-    if (loss.penalty && step % every === 0) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake).mul(every));
-    this.optD.zeroGrad();
-    dLoss.backward();
-    if (config.train.gradClip !== null || stats) {
-      const norm = clipGradNorm(D.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
-      if (stats) stats.gradNormD = norm;
-    }
-    this.optD.step();
-    if (loss.clip) clipWeights(D.parameters(), loss.clip);
-    return { dLoss, realOut, fakeOut };
-  }
-
-  /**
-   * Takes k extra D steps on fresh batches, with D's weights and optimizer state saved first;
-   * returns the function that puts them back. G's loss in between is the first-order surrogate of
-   * Metz et al.: D's unrolled weights are used, not differentiated through.
-   */
-  #unrollD(k: number): () => void {
-    const { G, D, shape, config } = this.gan;
-    const weights = Object.fromEntries(Object.entries(D.stateDict()).map(([name, t]) => [name, t.detach().clone()]));
-    const opt = this.optD.stateDict();
-    const optSaved = { ...opt, tensors: Object.fromEntries(Object.entries(opt.tensors).map(([name, t]) => [name, t.clone()])) };
-    for (let i = 0; i < k; i++) {
-      const batch = this.data.next();
-      const { z, labels } = sampleLatent(shape, batch.images.shape[0], config.train.device);
-      const fake = noGrad(() => G.forward(z, labels));
-      this.#updateD(batch.images, shape.numClasses ? (batch.labels ?? undefined) : undefined, fake, labels, this.#step + 1 + i, null);
-    }
-    return () => {
-      D.loadStateDict(weights, "unrolled D");
-      this.optD.loadStateDict(optSaved, "unrolled D's optimizer");
-    };
-  }
-
-  /** D's outputs on real and fake; one forward pass for both when the loop allows. */
-  #discriminate(real: Tensor, fake: Tensor, realLabels?: Tensor, fakeLabels?: Tensor): [Tensor, Tensor] {
-    const { D } = this.gan;
-    if (!this.#batchedD) return [D.forward(this.#view(real), realLabels), D.forward(this.#view(fake), fakeLabels)];
-    const labels = realLabels && fakeLabels ? cat([realLabels, fakeLabels]) : undefined;
-    const out = D.forward(this.#view(cat([real, fake])), labels); // (2B / pack, ...): packs never straddle the halves
-    const half = out.shape[0] / 2;
-    return [out.narrow(0, 0, half), out.narrow(0, half, half)];
-  }
-
-  /**
-   * One training step on a real batch; `logging` also measures D(x), D(G(z)) and gradient norms.
-   * gLoss is null on a step without a G update (n_critic > 1).
-   */
-  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): { dLoss: number; gLoss: number | null; stats: Partial<StepStats> } {
-    const { G, D, loss, shape, config } = this.gan;
-    const b = real.shape[0];
-    const labels = shape.numClasses ? (realLabels ?? undefined) : undefined;
-    const aux = D.auxClasses > 0;
-    const auxLoss = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
-    const stats: Partial<StepStats> = {};
-
-    // 1. Update D: maximize log D(x) + log(1 - D(G(z)))
-    const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);
-    const fake = G.forward(z, fakeLabels); // (B, ...dataShape)
-    const { dLoss, realOut, fakeOut } = this.#updateD(real, labels, fake, fakeLabels, this.#step, logging ? stats : null);
-
-    // 2. Update G: maximize log D(G(z)), once every nCritic D steps
-    let gLoss: Tensor | null = null;
-    if ((this.#step + 1) % config.train.nCritic === 0) {
-      // Unrolled GAN (Metz et al. 2017): G answers D as it will be k steps on, then D is put back.
-      const restoreD = config.train.unrolledSteps ? this.#unrollD(config.train.unrolledSteps) : null;
-      let gFake = fake;
-      let gLabels = fakeLabels;
-      if (config.train.loop === "tutorial" || config.train.nCritic > 1) {
-        const again = sampleLatent(shape, b, config.train.device);
-        gFake = G.forward(again.z, again.labels);
-        gLabels = again.labels;
-      }
-      // D's weights need no gradient here; the tutorial's loop computes them anyway, and discards them.
-      const freeze = config.train.loop === "fast";
-      if (freeze) for (const p of D.parameters()) p.requiresGrad = false;
-      const out = D.forward(this.#view(gFake), gLabels);
-      let g = loss.generator(adversarial(out));
-      if (aux) g = g.add(auxLoss(out, gLabels!));
-      this.optG.zeroGrad();
-      g.backward();
-      if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
-      if (config.train.gradClip !== null || logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Infinity);
-      restoreD?.();
-      this.optG.step();
-      this.ema?.update(G, this.#generatorSteps);
-      this.#generatorSteps++;
-      gLoss = g;
-    }
-    if (logging) {
-      const score = (out: Tensor) => noGrad(() => (loss.probabilistic ? adversarial(out).sigmoid() : adversarial(out)).mean().item());
-      stats.dReal = score(realOut);
-      stats.dFake = score(fakeOut);
-    }
-    // One read of both losses: on a GPU each read waits for the device.
-    if (!gLoss) return { dLoss: dLoss.item(), gLoss: null, stats };
-    const [d, gl] = stack([dLoss.detach(), gLoss.detach()]).toArray();
-    return { dLoss: d, gLoss: gl, stats };
+  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): StepResult {
+    const result = this.stepper.run(real, realLabels, { step: this.#step, totalSteps: this.totalSteps, generatorSteps: this.#generatorSteps, logging });
+    if (result.gStep) this.#generatorSteps++;
+    return result;
   }
 
   /**
@@ -559,48 +440,6 @@ export class Trainer {
     noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
     G.train(wasTraining);
     this.emit("sample", { step: this.#step, path });
-  }
-
-  /**
-   * Scores G (its EMA copy when there is one) now, with a collapse message when a class or toy
-   * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
-   * training; the periodicEval hook records the scores.
-   */
-  async evaluate(): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
-    const { shape, config } = this.gan;
-    const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
-    const rng = getRngState();
-    const wasTraining = G.training;
-    G.eval();
-    try {
-      const toy = datasetOf(config.data.dataset).toy;
-      if (toy) {
-        const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
-        const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
-        return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
-      }
-      const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
-      const report = await evaluate(samples, config.data.dataset, labels);
-      samples.dispose();
-      labels?.dispose();
-      const scores = {
-        fid: report.fid,
-        kid: report.kid,
-        precision: report.precision,
-        recall: report.recall,
-        coverage: report.coverage,
-        classesCovered: report.classesCovered,
-        collapsed: report.collapsed,
-        labelAccuracy: report.labelAccuracy,
-      };
-      const collapse = report.collapsed
-        ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
-        : null;
-      return { scores, collapse };
-    } finally {
-      setRngState(rng);
-      G.train(wasTraining);
-    }
   }
 
   /** Writes a checkpoint now (atomically) and prunes old ones; refuses non-finite weights. */
