@@ -50,7 +50,7 @@ export class EMA {
    * steps to forget them: a short run's EMA grids would be grey).
    */
   decayAt(step: number): number {
-    return Math.min(this.decay, (1 + step) / (10 + step));
+    return Number.isFinite(step) ? Math.min(this.decay, (1 + step) / (10 + step)) : this.decay;
   }
 
   /** Moves the average toward `model`; `step` (the number of updates before this one) sets the warm-up. */

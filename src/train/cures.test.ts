@@ -105,4 +105,5 @@ test("EMA warm-up: early updates follow the model, late ones decay at the set ra
   assert.equal(ema.decayAt(0), 0.1);
   assert.equal(ema.decayAt(90), 0.91);
   assert.equal(ema.decayAt(100_000), 0.999);
+  assert.equal(ema.decayAt(Number.POSITIVE_INFINITY), 0.999, "no step given: the set decay");
 });
