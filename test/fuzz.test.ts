@@ -16,9 +16,7 @@ import { readIdx, writeIdx } from "../src/data/idx.js";
 import { loadImageFolder } from "../src/data/image-folder.js";
 import { loadSafetensors, liveTensors, ones, saveSafetensors } from "../src/engine/index.js";
 import { createGan, loadCheckpoint, disposeState, validate, Trainer } from "../src/train/index.js";
-import { Progress } from "../src/train/progress.js";
-import { Writable } from "node:stream";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, silentProgress } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-fuzz-"));
 const runs = Number(process.env.GANTRY_FUZZ_RUNS ?? 150);
@@ -103,8 +101,10 @@ test("safetensors files: damaged or random bytes give a CheckpointError and leak
 
 test("checkpoints: damaged files and damaged metadata give a CheckpointError", async () => {
   const run = join(dir, "run");
-  const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
-  const trainer = await Trainer.create(createGan({ preset: "toy-ring8", train: { steps: 2 }, log: { checkpointEvery: 2 } }), { runDir: run, progress: silent });
+  const trainer = await Trainer.create(createGan({ preset: "toy-ring8", train: { steps: 2 }, log: { checkpointEvery: 2 } }), {
+    runDir: run,
+    progress: silentProgress(),
+  });
   await trainer.run();
   trainer.dispose();
   const valid = readFileSync(join(run, "checkpoints", "step-00000002.safetensors"));

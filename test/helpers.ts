@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
 import { loadSafetensors, type Tensor, type TensorDict } from "../src/engine/index.js";
+import { Progress } from "../src/train/progress.js";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -32,3 +34,18 @@ export function assertClose(actual: Tensor, expected: Tensor | number[], options
     }
   }
 }
+
+/** A trainer's progress output kept as text (off a terminal: plain lines), for assertions. */
+export function captureProgress(): { progress: Progress; text: () => string } {
+  let text = "";
+  const stream = new Writable({
+    write: (chunk, _encoding, done) => {
+      text += String(chunk);
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  return { progress: new Progress(stream, false), text: () => text };
+}
+
+/** Progress output that goes nowhere. */
+export const silentProgress = (): Progress => captureProgress().progress;

@@ -3,7 +3,6 @@
 // what it computes, and for training and resuming exactly.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,14 +11,11 @@ import { MinibatchStd } from "../nn/index.js";
 import { EMA } from "../optim/index.js";
 import { PackedDiscriminator } from "../models/index.js";
 import { createGan, Trainer, type ConfigOverrides } from "./index.js";
-import { Progress } from "./progress.js";
 import { ConfigError } from "../errors.js";
-import { assertClose } from "../../test/helpers.js";
-
-const silent = () => new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+import { assertClose, silentProgress } from "../../test/helpers.js";
 
 async function train(dir: string, config: ConfigOverrides, resume = false) {
-  const trainer = await Trainer.create(createGan(config), { runDir: dir, resume, progress: silent() });
+  const trainer = await Trainer.create(createGan(config), { runDir: dir, resume, progress: silentProgress() });
   await trainer.run();
   trainer.dispose();
 }
@@ -89,7 +85,7 @@ for (const [name, extra] of [
 test("unrolling leaves D as the ordinary update made it: G's step sees the future D, D keeps its present", async () => {
   const run = async (unrolledSteps: number) => {
     const gan = createGan({ preset: "toy-ring8", train: { unrolledSteps, steps: 1, batchSize: 32 } });
-    const trainer = await Trainer.create(gan, { runDir: mkdtempSync(join(tmpdir(), "gantry-unroll-")), progress: silent() });
+    const trainer = await Trainer.create(gan, { runDir: mkdtempSync(join(tmpdir(), "gantry-unroll-")), progress: silentProgress() });
     trainer.stepOnce();
     const d = gan.D.parameters().map((p) => p.toArray());
     trainer.dispose();

@@ -3,24 +3,12 @@
 // a stats.jsonl record and a console line, and resume keeps the scaled rates exactly.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGan, Trainer, type ConfigOverrides } from "./index.js";
-import { Progress } from "./progress.js";
 import { TrainingError } from "../errors.js";
-
-function capture(): { progress: Progress; text: () => string } {
-  let text = "";
-  const stream = new Writable({
-    write: (c, _e, cb) => {
-      text += String(c);
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { progress: new Progress(stream, false), text: () => text };
-}
+import { captureProgress } from "../../test/helpers.js";
 
 const records = (dir: string) =>
   readFileSync(join(dir, "stats.jsonl"), "utf8")
@@ -36,7 +24,7 @@ const tooHot = (steps: number, rollback: { limit?: number; lrScale?: number; pat
 });
 
 async function train(dir: string, config: ConfigOverrides, resume = false) {
-  const out = capture();
+  const out = captureProgress();
   const trainer = await Trainer.create(createGan(config), { runDir: dir, resume, progress: out.progress });
   try {
     return { status: await trainer.run(), log: out.text() };

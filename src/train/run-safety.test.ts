@@ -3,7 +3,6 @@
 // files are cleaned, resumes are explicit and recorded, and no hidden RNG reseeding.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,22 +18,12 @@ import {
   readRunConfig,
   type ConfigOverrides,
 } from "./index.js";
-import { Progress } from "./progress.js";
 import { ConfigError, TrainingError, CheckpointError } from "../errors.js";
 import { LOCK_FILE } from "./run-dir.js";
 import { assertBatchFits } from "./memory.js";
 import * as E from "../engine/index.js";
+import { captureProgress } from "../../test/helpers.js";
 
-function capture(): { progress: Progress; text: () => string } {
-  let text = "";
-  const stream = new Writable({
-    write: (c, _e, cb) => {
-      text += String(c);
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { progress: new Progress(stream, false), text: () => text };
-}
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-safety-"));
 
 function cfg(steps: number, extra: ConfigOverrides = {}): ConfigOverrides {
@@ -47,7 +36,7 @@ function cfg(steps: number, extra: ConfigOverrides = {}): ConfigOverrides {
 }
 
 async function train(runDir: string, c: ConfigOverrides, options: { resume?: boolean; overwrite?: boolean; changes?: Record<string, unknown> } = {}) {
-  const out = capture();
+  const out = captureProgress();
   const trainer = await Trainer.create(createGan(c), {
     runDir,
     resume: options.resume,
@@ -97,7 +86,7 @@ test("the hint says no checkpoint exists when none does, and names the intact on
   const some = tmp();
   await train(some, cfg(4));
   const gan = createGan(cfg(8));
-  const trainer = await Trainer.create(gan, { runDir: some, resume: true, progress: capture().progress });
+  const trainer = await Trainer.create(gan, { runDir: some, resume: true, progress: captureProgress().progress });
   try {
     E.noGrad(() => gan.G.parameters()[0].fill_(Number.NaN));
     assert.throws(
@@ -197,7 +186,7 @@ test("temp files left by a kill during an atomic write are removed on the next s
 test("one trainer per run directory; a stale lock from a dead process is taken over with a message", async () => {
   const dir = tmp();
   await train(dir, cfg(4));
-  const holder = await Trainer.create(createGan(cfg(8)), { runDir: dir, resume: true, progress: capture().progress });
+  const holder = await Trainer.create(createGan(cfg(8)), { runDir: dir, resume: true, progress: captureProgress().progress });
   try {
     await assert.rejects(
       train(dir, cfg(8), { resume: true }),
@@ -217,7 +206,7 @@ test("a stop request checkpoints the current step and returns 'stopped'; resume 
   const whole = tmp();
   await train(whole, cfg(10, { log: { checkpointEvery: 100 } }));
   const parts = tmp();
-  const out = capture();
+  const out = captureProgress();
   const trainer = await Trainer.create(createGan(cfg(10, { log: { checkpointEvery: 100 } })), { runDir: parts, progress: out.progress });
   trainer.on("step", ({ step }) => step === 3 && trainer.requestStop("interrupted (SIGTERM)"));
   assert.equal(await trainer.run(), "stopped");

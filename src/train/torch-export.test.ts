@@ -6,13 +6,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import * as E from "../engine/index.js";
 import { createGan, loadGenerator, Trainer } from "./index.js";
-import { Progress } from "./progress.js";
-import { repoRoot } from "../../test/helpers.js";
-
-const silent = () => new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+import { repoRoot, silentProgress } from "../../test/helpers.js";
 
 const python = `
 import sys, numpy as np, torch
@@ -31,7 +27,7 @@ print(float(np.abs(out - expected).max()), out.size, expected.size)
 for (const preset of ["mnist-mlp", "mnist-dcgan", "mnist-cnn-mlp", "mnist-acgan", "toy-ring8"]) {
   test(`${preset}: PyTorch loads the exported generator and matches gantry's output`, async () => {
     const run = mkdtempSync(join(tmpdir(), "gantry-torch-"));
-    const trainer = await Trainer.create(createGan({ preset, train: { steps: 3, batchSize: 8 } }), { runDir: run, progress: silent() });
+    const trainer = await Trainer.create(createGan({ preset, train: { steps: 3, batchSize: 8 } }), { runDir: run, progress: silentProgress() });
     await trainer.run();
     trainer.dispose();
     const out = join(run, "torch");

@@ -9,8 +9,8 @@ import { createGan, resolveConfig, Trainer, loadGenerator, saveCheckpoint, loadC
 import { Progress } from "./progress.js";
 import { ConfigError, GanError } from "../errors.js";
 import * as E from "../engine/index.js";
+import { silentProgress } from "../../test/helpers.js";
 
-const silent = () => new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-train-"));
 
 function config(steps: number, extra: DeepPartial<GanConfig> = {}): DeepPartial<GanConfig> {
@@ -23,7 +23,7 @@ function config(steps: number, extra: DeepPartial<GanConfig> = {}): DeepPartial<
 }
 
 async function train(runDir: string, cfg: DeepPartial<GanConfig>, resume = false): Promise<Trainer> {
-  const trainer = await Trainer.create(createGan(cfg), { runDir, resume, progress: silent() });
+  const trainer = await Trainer.create(createGan(cfg), { runDir, resume, progress: silentProgress() });
   await trainer.run();
   trainer.dispose();
   return trainer;
@@ -74,7 +74,7 @@ test("the run directory holds config, stats, reals, samples, checkpoints and the
 
 test("a non-finite loss stops training naming the step, and the last checkpoint stays intact", async () => {
   const dir = tmp();
-  const trainer = await Trainer.create(createGan(config(20)), { runDir: dir, progress: silent() });
+  const trainer = await Trainer.create(createGan(config(20)), { runDir: dir, progress: silentProgress() });
   const real = trainer.trainStep.bind(trainer);
   trainer.trainStep = (x, y, l) => (trainer.step === 6 ? { dLoss: Number.NaN, gLoss: 1, gStep: true, stats: {} } : real(x, y, l));
   await assert.rejects(trainer.run(), (e) => e instanceof GanError && /step 7: the D loss is NaN/.test(e.message) && e.message.includes("checkpoints"));
