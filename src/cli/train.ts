@@ -58,14 +58,15 @@ export const train = defineCommand({
     };
     const handlers = { SIGINT: stop("SIGINT"), SIGTERM: stop("SIGTERM") };
     for (const [s, h] of Object.entries(handlers)) process.once(s, h);
+    let status: "finished" | "stopped";
     try {
-      await trainer.run();
+      status = await trainer.run();
     } finally {
       for (const [s, h] of Object.entries(handlers)) process.off(s, h);
       trainer.dispose();
     }
     const stoppedBy = signal as keyof typeof signalExit | null;
-    return stoppedBy ? signalExit[stoppedBy] : 0;
+    return status === "stopped" && stoppedBy ? signalExit[stoppedBy] : 0;
   },
 });
 
