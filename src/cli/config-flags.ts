@@ -2,7 +2,7 @@
 // flag on `gantry train`, as an alias of `--set PATH=VALUE`, with its description from the
 // schema; values are read by the type the schema expects there, then validated with the config.
 import { readFileSync } from "node:fs";
-import { configSchema, type ConfigOverrides } from "../train/index.js";
+import { configSchema, merge, resolveConfig, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { leafFields, schemaAt, unwrap } from "../util/schema.js";
 import { ConfigError } from "../errors.js";
 
@@ -83,6 +83,16 @@ export function overridesFromFlags(values: Record<string, unknown>): { overrides
     given.set(path, `--set ${path}`);
   }
   return { overrides: overrides as ConfigOverrides, given };
+}
+
+/**
+ * The config a new run gets from the command line: the preset (--preset, else the config file's,
+ * else mnist-mlp unless a file is given), the --config file over it, then the flags and --set.
+ */
+export function configFromFlags(values: { preset?: string; config?: string }, overrides: ConfigOverrides): GanConfig {
+  const file: ConfigOverrides = values.config ? readConfigFile(values.config) : {};
+  const preset = values.preset ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
+  return resolveConfig(preset, merge(file, overrides));
 }
 
 /** A JSON file of config overrides: must hold an object. */

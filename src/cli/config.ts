@@ -1,10 +1,9 @@
 // gantry config: the resolved config of a preset with overrides, without training; or the
 // config's JSON Schema, or its docs table.
 import { defineCommand } from "./command.js";
-import { merge, resolveConfig, type ConfigOverrides } from "../train/index.js";
 import { configJsonSchema, configTable } from "../train/config-docs.js";
 import { ConfigError } from "../errors.js";
-import { overridesFromFlags, readConfigFile } from "./config-flags.js";
+import { configFromFlags, overridesFromFlags } from "./config-flags.js";
 
 export const config = defineCommand({
   summary: "print the resolved config of a preset (with --set and --config), its JSON Schema, or its docs",
@@ -20,9 +19,6 @@ export const config = defineCommand({
     if (values["json-schema"] && values.docs) throw new ConfigError([{ path: "--json-schema/--docs", message: "give one of them" }]);
     if (values["json-schema"]) return void console.log(JSON.stringify(configJsonSchema(), null, 2));
     if (values.docs) return void console.log(configTable());
-    const { overrides } = overridesFromFlags(values);
-    const file: ConfigOverrides = values.config ? readConfigFile(values.config) : {};
-    const preset = values.preset ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
-    console.log(JSON.stringify(resolveConfig(preset, merge(file, overrides)), null, 2));
+    console.log(JSON.stringify(configFromFlags(values, overridesFromFlags(values).overrides), null, 2));
   },
 });

@@ -1,9 +1,9 @@
 // gantry train: train a preset or a config file, or resume a run.
 import { join } from "node:path";
 import { defineCommand, type Options, type Values } from "./command.js";
-import { createGan, merge, resolveConfig, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
+import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
-import { describeField, fieldFlags, overridesFromFlags, readConfigFile } from "./config-flags.js";
+import { configFromFlags, describeField, fieldFlags, overridesFromFlags } from "./config-flags.js";
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -95,8 +95,6 @@ function resolve(
     }
     return { runDir: resume, ...resumeConfig(resume, overrides, given) };
   }
-  const file: ConfigOverrides = values.config ? readConfigFile(values.config) : {};
-  const preset = values.preset ?? (typeof file.preset === "string" ? file.preset : null) ?? (values.config ? null : "mnist-mlp");
-  const config = resolveConfig(preset, merge(file, overrides));
+  const config = configFromFlags(values, overrides);
   return { runDir: values.out ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`), config };
 }

@@ -217,10 +217,3 @@ export function loadLatestCheckpoint(
   }
   throw new CheckpointError(`${runDir}: no intact checkpoint to resume from:\n  ${problems.join("\n  ")}`);
 }
-
-/** The newest intact checkpoint's path. */
-export function latestCheckpoint(runDir: string, warn?: (message: string) => void): string {
-  const { path, state } = loadLatestCheckpoint(runDir, warn);
-  disposeState(state);
-  return path;
-}

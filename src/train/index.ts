@@ -11,7 +11,7 @@ export { createGan, resolveConfig, sampleLatent, type Gan } from "./gan.js";
 export { Trainer, type StepStats, type TrainerEvents, type TrainerOptions } from "./trainer.js";
 export { defaultHooks, statsLog, sampleGrids, checkpoints, periodicEval, scoreGenerator, type TrainerHook, type StepInfo } from "./hooks.js";
 export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
-export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, latestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
+export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
 export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
 export { exportGenerator, loadGenerator, sampleFrom, type GeneratorCard, type LoadedGenerator } from "./export.js";
 
