@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { loadSafetensors, type Tensor, type TensorDict } from "../src/engine/index.js";
 import { Progress } from "../src/train/progress.js";
 
@@ -49,3 +51,19 @@ export function captureProgress(): { progress: Progress; text: () => string } {
 
 /** Progress output that goes nowhere. */
 export const silentProgress = (): Progress => captureProgress().progress;
+
+/** Runs the real CLI (bin/gantry.js) off a terminal; returns its exit code and output. */
+export function gantry(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** Runs the real CLI and asserts it exits 0; returns its standard output. */
+export function gantryOk(...args: string[]): string {
+  const r = gantry(...args);
+  assert.equal(r.code, 0, `gantry ${args.join(" ")} exited ${r.code}:\n${r.err}`);
+  return r.out;
+}
+
+/** Where the browser is: GANTRY_CHROMIUM, else Debian's chromium (scripts/setup.sh installs it). */
+export const chromiumPath = process.env.GANTRY_CHROMIUM ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));

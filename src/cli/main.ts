@@ -10,8 +10,20 @@ import { list } from "./list.js";
 import { evalCommand, classifier } from "./eval.js";
 import { config } from "./config.js";
 import { exportCommand } from "./export.js";
+import { dash, animate } from "./dash.js";
 
-const commands: Record<string, Command> = { train, sample, interpolate, eval: evalCommand, classifier, export: exportCommand, config, list };
+const commands: Record<string, Command> = {
+  train,
+  sample,
+  interpolate,
+  eval: evalCommand,
+  classifier,
+  export: exportCommand,
+  dash,
+  animate,
+  config,
+  list,
+};
 
 function help(): string {
   return [
@@ -52,13 +64,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     let values: Values<Options>;
+    let positionals: string[];
     try {
       const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type, multiple: o.multiple ?? false }]));
-      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Values<Options>;
+      const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: command.positionals ?? false });
+      values = parsed.values as Values<Options>;
+      positionals = parsed.positionals;
     } catch (err) {
       throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
     }
-    const code = await command.run(values);
+    const code = await command.run(values, positionals);
     return typeof code === "number" ? code : 0;
   } catch (err) {
     return reportError(name, err);

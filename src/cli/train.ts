@@ -1,5 +1,7 @@
 // gantry train: train a preset or a config file, or resume a run.
-import { join } from "node:path";
+import { fork, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineCommand, type Options, type Values } from "./command.js";
 import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
@@ -24,6 +26,9 @@ const options = {
   out: { type: "string", description: "the run directory; default runs/PRESET-TIMESTAMP" },
   overwrite: { type: "boolean", description: "with --out: delete the run already in that directory and start afresh" },
   resume: { type: "string", description: "continue the run in this directory from its newest intact checkpoint" },
+  dash: { type: "boolean", description: "serve the live dashboard of this run beside training (gantry dash; --port, --host)" },
+  port: { type: "string", description: "with --dash: the dashboard's port" },
+  host: { type: "string", description: "with --dash: the dashboard's address (default 127.0.0.1)" },
 } as const;
 
 export const train = defineCommand({
@@ -33,6 +38,8 @@ export const train = defineCommand({
   // The field flags first in --help; they reach the config through overridesFromFlags.
   options: { ...fieldOptions, ...options },
   async run(values) {
+    if (!values.dash && (values.port !== undefined || values.host !== undefined))
+      throw new ConfigError([{ path: values.port !== undefined ? "--port" : "--host", message: "belongs to --dash: add --dash to serve the dashboard" }]);
     const { overrides, given } = overridesFromFlags(values);
     const resume = values.resume !== undefined;
     let trainer: Trainer;
@@ -50,6 +57,17 @@ export const train = defineCommand({
       );
     }
     trainer.progress.line(`config: ${join(runDir, "config.json")}`);
+    let dashboard: ChildProcess | null = null;
+    if (values.dash) {
+      try {
+        const started = await startDashboard(runDir, values);
+        dashboard = started.child;
+        trainer.progress.line(`dashboard: ${started.url}`);
+      } catch (err) {
+        trainer.dispose();
+        throw err;
+      }
+    }
     // Ctrl-C and SIGTERM (docker stop, systemd, Slurm, timeout) finish the step and checkpoint.
     let signal: keyof typeof signalExit | null = null;
     const stop = (s: keyof typeof signalExit) => () => {
@@ -64,6 +82,10 @@ export const train = defineCommand({
     } finally {
       for (const [s, h] of Object.entries(handlers)) process.off(s, h);
       trainer.dispose();
+      if (dashboard) {
+        dashboard.kill("SIGTERM");
+        trainer.progress.line(`dashboard stopped with training; gantry dash ${runDir} serves the run again`);
+      }
     }
     const stoppedBy = signal as keyof typeof signalExit | null;
     return status === "stopped" && stoppedBy ? signalExit[stoppedBy] : 0;
@@ -97,4 +119,44 @@ function resolve(
   }
   const config = configFromFlags(values, overrides);
   return { runDir: values.out ?? join("runs", `${config.preset ?? "custom"}-${timestamp()}`), config };
+}
+
+const gantryBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bin", "gantry.js");
+
+/**
+ * gantry dash RUN_DIR in a child process, so that serving the page never waits on (or delays) a
+ * training step; it leaves when training does. Resolves with its URL once it listens.
+ */
+function startDashboard(runDir: string, values: { port?: string; host?: string }): Promise<{ child: ChildProcess; url: string }> {
+  const args = ["dash", runDir, ...(values.port !== undefined ? ["--port", values.port] : []), ...(values.host !== undefined ? ["--host", values.host] : [])];
+  // One engine thread: the playground's rare forward passes should not take cores from training.
+  const child = fork(gantryBin, args, { stdio: ["ignore", "ignore", "pipe", "ipc"], env: { ...process.env, GANTRY_NUM_THREADS: "1" } });
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += String(d);
+  });
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new ConfigError([{ path: "--dash", message: "the dashboard did not start within 30 s" }]));
+    }, 30000);
+    child.once("message", (m) => {
+      clearTimeout(timer);
+      child.unref();
+      child.channel?.unref();
+      child.stderr?.removeAllListeners("data");
+      (child.stderr as { unref?: () => void } | null)?.unref?.();
+      done({ child, url: (m as { url: string }).url });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      // The child printed one line saying why (a busy --port, a bad --host): pass it on.
+      const why =
+        stderr
+          .trim()
+          .split("\n")[0]
+          ?.replace(/^gantry dash: /, "") || `exited with code ${code}`;
+      fail(new ConfigError([{ path: "--dash", message: `the dashboard could not start: ${why}` }]));
+    });
+  });
 }

@@ -35,7 +35,7 @@ export interface TrainerHook {
   afterStep?(trainer: Trainer, step: StepInfo): void | Promise<void>;
 }
 
-/** Every log.every batches of an epoch: a stats.jsonl record, the tutorial's line, the progress bar. */
+/** Every log.every batches of an epoch: a stats.jsonl record and the tutorial's line. */
 export function statsLog(): TrainerHook {
   let last: { time: number; step: number } | null = null;
   return {
@@ -67,6 +67,29 @@ export function statsLog(): TrainerHook {
       trainer.progress.line(
         `Epoch [${s.epoch}/${trainer.epochs}], Step [${s.batch}/${trainer.data.batchesPerEpoch}], D_loss: ${s.dLoss.toFixed(4)}, G_loss: ${g}`,
       );
+      trainer.emit("log", record);
+    },
+  };
+}
+
+/**
+ * On a terminal, the progress bar redrawn by time (every `intervalMs`, and at the last step), not
+ * only at log lines: its speed is measured over the steps since the previous redraw.
+ */
+export function progressBar(intervalMs = 500): TrainerHook {
+  let previous: { time: number; step: number } | null = null;
+  let itPerSec = Number.NaN;
+  return {
+    name: "progress",
+    afterStep(trainer, s) {
+      if (!trainer.progress.interactive) return;
+      const now = Date.now();
+      previous ??= { time: trainer.startedAt, step: trainer.startStep };
+      if (now - previous.time < intervalMs && !s.last) return;
+      const rate = (s.step - previous.step) / Math.max((now - previous.time) / 1000, 1e-9);
+      // A little smoothing so the ETA does not jump with every redraw.
+      itPerSec = Number.isFinite(itPerSec) ? 0.7 * itPerSec + 0.3 * rate : rate;
+      previous = { time: now, step: s.step };
       trainer.progress.bar({
         step: s.step,
         totalSteps: trainer.totalSteps,
@@ -76,7 +99,6 @@ export function statsLog(): TrainerHook {
         gLoss: s.gLoss ?? Number.NaN,
         itPerSec,
       });
-      trainer.emit("log", record);
     },
   };
 }
@@ -181,4 +203,4 @@ function keepBest(trainer: Trainer, step: number, fid: number): void {
 }
 
 /** The hooks every run has, in the order they run. */
-export const defaultHooks = (): TrainerHook[] => [statsLog(), sampleGrids(), checkpoints(), periodicEval()];
+export const defaultHooks = (): TrainerHook[] => [statsLog(), progressBar(), sampleGrids(), checkpoints(), periodicEval()];

@@ -9,7 +9,7 @@ export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInp
 export { presets } from "./presets.js";
 export { createGan, resolveConfig, sampleLatent, type Gan } from "./gan.js";
 export { Trainer, type StepStats, type TrainerEvents, type TrainerOptions } from "./trainer.js";
-export { defaultHooks, statsLog, sampleGrids, checkpoints, periodicEval, scoreGenerator, type TrainerHook, type StepInfo } from "./hooks.js";
+export { defaultHooks, statsLog, progressBar, sampleGrids, checkpoints, periodicEval, scoreGenerator, type TrainerHook, type StepInfo } from "./hooks.js";
 export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
 export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
@@ -30,3 +30,4 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
     disposeState(state);
   }
 }
+export { readRunStatus, writeRunStatus, type RunStatus, type RunState } from "./run-status.js";

@@ -40,13 +40,14 @@ export function prepareNewRunDir(dir: string, overwrite: boolean, log: (m: strin
   log(`--overwrite: cleared the previous run in ${dir}`);
 }
 
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   host: string;
   started: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists on this host. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,7 +5,18 @@ import { Writable } from "node:stream";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGan, resolveConfig, Trainer, loadGenerator, saveCheckpoint, loadCheckpoint, type DeepPartial, type GanConfig } from "./index.js";
+import {
+  createGan,
+  resolveConfig,
+  Trainer,
+  loadGenerator,
+  saveCheckpoint,
+  loadCheckpoint,
+  progressBar,
+  readRunStatus,
+  type DeepPartial,
+  type GanConfig,
+} from "./index.js";
 import { Progress } from "./progress.js";
 import { ConfigError, GanError } from "../errors.js";
 import * as E from "../engine/index.js";
@@ -222,4 +233,29 @@ test("on a terminal the progress bar shows epoch, step, it/s, ETA and losses; of
   plain.bar({ step: 1, totalSteps: 2, epoch: 1, epochs: 1, dLoss: 0, gLoss: 0, itPerSec: 1 });
   plain.line("a plain line");
   assert.equal(text, "a plain line\n");
+});
+
+test("the bar redraws by time between log lines, not only at them; status.json says finished", async () => {
+  const draws = async (intervalMs: number) => {
+    let text = "";
+    const sink = new Writable({
+      write: (c, _e, cb) => {
+        text += String(c);
+        cb();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const dir = tmp();
+    const trainer = await Trainer.create(createGan(config(6, { log: { every: 1000 } })), {
+      runDir: dir,
+      progress: new Progress(sink, true),
+      hooks: [progressBar(intervalMs)],
+    });
+    await trainer.run();
+    trainer.dispose();
+    assert.equal(readRunStatus(dir).state, "finished");
+    return (text.match(/step \d+\/6 /g) ?? []).length;
+  };
+  // No log line falls in these 6 steps: every bar comes from the clock.
+  assert.equal(await draws(0), 6);
+  assert.equal(await draws(1e9), 1, "a long interval draws only the last step");
 });

@@ -8,6 +8,7 @@
 //   RUN_DIR/samples/*.png      the fixed noise through G, every log.sampleEvery steps and every epoch
 //   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
 //   RUN_DIR/generator.*        the exported generator, at the end
+//   RUN_DIR/status.json        running, finished, stopped or failed, for watchers (gantry dash)
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, keep, noGrad, stack, tidy, resolveDevice, zeros, setRngState } from "../engine/index.js";
@@ -23,6 +24,7 @@ import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from ".
 import { exportGenerator } from "./export.js";
 import { saveSamples } from "./samples.js";
 import { Progress } from "./progress.js";
+import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
@@ -324,6 +326,32 @@ export class Trainer {
    * when requestStop() ended it early (after writing a checkpoint), else "finished".
    */
   async run(): Promise<"finished" | "stopped"> {
+    const startedAt = new Date().toISOString();
+    this.#writeStatus("running", startedAt);
+    try {
+      const status = await this.#loop();
+      this.#writeStatus(status, startedAt, status === "stopped" ? this.#stopRequested : null);
+      return status;
+    } catch (err) {
+      this.#writeStatus("failed", startedAt, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  #writeStatus(state: RunState, startedAt: string, message: string | null = null): void {
+    writeRunStatus(this.runDir, {
+      state,
+      step: this.#step,
+      totalSteps: this.totalSteps,
+      epochs: this.epochs,
+      batchesPerEpoch: this.data.batchesPerEpoch,
+      startedAt,
+      updatedAt: new Date().toISOString(),
+      message,
+    });
+  }
+
+  async #loop(): Promise<"finished" | "stopped"> {
     const { config } = this.gan;
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
