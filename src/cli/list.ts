@@ -1,11 +1,12 @@
 // gantry list: presets, model families and losses.
 import { defineCommand } from "./command.js";
 import { presets } from "../train/presets.js";
+import { pretrainedNames } from "../train/pretrained.js";
 import { generators, discriminators } from "../models/index.js";
 import { losses } from "../losses/index.js";
 
 export const list = defineCommand({
-  summary: "show the presets, models and losses",
+  summary: "show the presets, models, losses and pretrained models",
   usage: "gantry list",
   options: {},
   run() {
@@ -15,5 +16,7 @@ export const list = defineCommand({
     console.log(`\ngenerators:      ${Object.keys(generators).join(", ")}`);
     console.log(`discriminators:  ${Object.keys(discriminators).join(", ")}`);
     console.log(`losses:          ${Object.keys(losses).join(", ")}`);
+    const shipped = pretrainedNames();
+    console.log(`pretrained:      ${shipped.length ? shipped.join(", ") : "none"} (gantry sample --pretrained NAME, gantry train --init NAME)`);
   },
 });

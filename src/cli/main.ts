@@ -11,6 +11,7 @@ import { evalCommand, classifier } from "./eval.js";
 import { config } from "./config.js";
 import { exportCommand } from "./export.js";
 import { dash, animate } from "./dash.js";
+import { inpaintCommand } from "./inpaint.js";
 
 const commands: Record<string, Command> = {
   train,
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   eval: evalCommand,
   classifier,
   export: exportCommand,
+  inpaint: inpaintCommand,
   dash,
   animate,
   config,

@@ -8,7 +8,7 @@ import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
 import { saveSamples } from "../train/samples.js";
 import { loadGenerator, type LoadedGenerator } from "../train/export.js";
-import { generatorFromCheckpoint } from "../train/index.js";
+import { generatorFromCheckpoint, loadPretrainedGenerator } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { assertSamplesFit } from "../train/memory.js";
 
@@ -16,6 +16,7 @@ import { assertSamplesFit } from "../train/memory.js";
 export const generatorOptions = {
   run: { type: "string" as const, description: "a run directory (its export, else its newest checkpoint)" },
   generator: { type: "string" as const, description: "a generator export (generator.safetensors)" },
+  pretrained: { type: "string" as const, description: "a shipped pretrained model (gantry list shows them) or a pretrained .safetensors file" },
 };
 
 const source = {
@@ -25,11 +26,12 @@ const source = {
   device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
 } as const;
 
-/** The generator behind exactly one of --generator FILE and --run RUN_DIR (its export, else its newest checkpoint). */
+/** The generator behind exactly one of --run RUN_DIR (its export, else its newest checkpoint), --generator FILE and --pretrained NAME. */
 export function generatorFromFlags(values: Values<typeof generatorOptions>): LoadedGenerator {
-  const { run, generator: file } = values;
-  if ((run === undefined) === (file === undefined))
-    throw new ConfigError([{ path: "--run/--generator", message: "give exactly one of --run RUN_DIR and --generator FILE" }]);
+  const { run, generator: file, pretrained } = values;
+  if ([run, file, pretrained].filter((v) => v !== undefined).length !== 1)
+    throw new ConfigError([{ path: "--run/--generator/--pretrained", message: "give exactly one of --run RUN_DIR, --generator FILE and --pretrained NAME" }]);
+  if (pretrained !== undefined) return loadPretrainedGenerator(pretrained);
   if (file !== undefined) return loadGenerator(file);
   requireDir(run!, "--run");
   return existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
@@ -60,7 +62,7 @@ export function labelsPath(out: string): string {
 
 export const sample = defineCommand({
   summary: "write N samples from a trained generator as a PNG grid or an IDX file",
-  usage: "gantry sample --run RUN_DIR | --generator FILE [--count N] [--format png|idx] --out PATH [--class K]",
+  usage: "gantry sample --run RUN_DIR | --generator FILE | --pretrained NAME [--count N] [--format png|idx] --out PATH [--class K]",
   options: {
     ...source,
     count: { type: "string" as const, description: "how many samples; default 64" },
@@ -105,7 +107,7 @@ export const sample = defineCommand({
 
 export const interpolate = defineCommand({
   summary: "write a PNG strip walking G's latent space between two random points",
-  usage: "gantry interpolate --run RUN_DIR | --generator FILE [--steps N] --out strip.png [--class K]",
+  usage: "gantry interpolate --run RUN_DIR | --generator FILE | --pretrained NAME [--steps N] --out strip.png [--class K]",
   options: {
     ...source,
     steps: { type: "string" as const, description: "images in the strip; default 10" },

@@ -48,6 +48,15 @@ export const configSchema = z.strictObject({
         .describe("PacGAN: D judges this many samples at once, concatenated (Lin et al. 2018); the batch size must be a multiple; 1 for off"),
       generator: familySchema(generators, "generator").prefault({ name: "mlp" }),
       discriminator: familySchema(discriminators, "discriminator").prefault({ name: "mlp" }),
+      init: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe(
+          "start from trained weights instead of random ones (fine-tuning): a shipped pretrained model (gantry list), a pretrained .safetensors file, or a run directory; G and D must have the same architecture",
+        )
+        .meta({ flag: "init" }),
     })
     .prefault({}),
   loss: z

@@ -38,14 +38,19 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
   return validate(merge(base, overrides));
 }
 
+/** What G makes and takes under a config: the data's shape, the noise size and the classes (0 if unconditional). */
+export function modelShapeOf(config: GanConfig): ModelShape {
+  const { dataShape, numClasses } = dataShapeOf(config.data);
+  return { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+}
+
 /** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */
 export function createGan(from: string | ConfigOverrides): Gan {
   const config = typeof from === "string" ? resolveConfig(from) : resolveConfig(from.preset ?? null, from);
-  const { dataShape, numClasses } = dataShapeOf(config.data);
-  if (config.model.conditional && numClasses === 0) {
+  if (config.model.conditional && dataShapeOf(config.data).numClasses === 0) {
     throw new ConfigError([{ path: "model.conditional", message: `dataset ${config.data.dataset} has no labels to condition on` }]);
   }
-  const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+  const shape = modelShapeOf(config);
   const { pack } = config.model;
   if (pack > 1 && shape.numClasses)
     throw new ConfigError([{ path: "model.pack", message: "packing (PacGAN) is for unconditional models; set model.conditional false or model.pack 1" }]);

@@ -1,13 +1,13 @@
 // train: configs, presets, the Gan, the trainer, checkpoints and the generator export.
 import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
-import { buildGenerator, type ModelShape } from "../models/index.js";
+import { buildGenerator } from "../models/index.js";
 import { withSeed } from "../engine/index.js";
-import { dataShapeOf } from "../data/registry.js";
+import { modelShapeOf } from "./gan.js";
 import { generatorCard, sampleFrom, type LoadedGenerator } from "./export.js";
 
 export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInput, type ConfigOverrides, type DeepPartial } from "./config.js";
 export { presets } from "./presets.js";
-export { createGan, resolveConfig, sampleLatent, type Gan } from "./gan.js";
+export { createGan, resolveConfig, sampleLatent, modelShapeOf, type Gan } from "./gan.js";
 export { Trainer, type StepStats, type TrainerEvents, type TrainerOptions } from "./trainer.js";
 export { defaultHooks, statsLog, progressBar, sampleGrids, checkpoints, periodicEval, scoreGenerator, type TrainerHook, type StepInfo } from "./hooks.js";
 export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
@@ -20,8 +20,7 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
   const { path, state } = loadLatestCheckpoint(runDir);
   try {
     const { config } = state;
-    const { dataShape, numClasses } = dataShapeOf(config.data);
-    const shape: ModelShape = { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+    const shape = modelShapeOf(config);
     const G = withSeed(0, () => buildGenerator(config.model.generator, shape));
     G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);
     G.eval();
@@ -31,3 +30,12 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
   }
 }
 export { readRunStatus, writeRunStatus, type RunStatus, type RunState } from "./run-status.js";
+export {
+  pretrainedNames,
+  resolvePretrained,
+  savePretrained,
+  loadPretrainedGenerator,
+  loadTrainedPair,
+  initFromPretrained,
+  type TrainedPair,
+} from "./pretrained.js";

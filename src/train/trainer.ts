@@ -22,6 +22,7 @@ import { defaultHooks, type StepInfo, type TrainerHook } from "./hooks.js";
 import { AdversarialStep, type StepResult } from "./step.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
+import { initFromPretrained } from "./pretrained.js";
 import { saveSamples } from "./samples.js";
 import { Progress } from "./progress.js";
 import { writeRunStatus, type RunState } from "./run-status.js";
@@ -173,6 +174,8 @@ export class Trainer {
   }
 
   #start(): void {
+    const { init } = this.gan.config.model;
+    if (init) this.progress.line(`initialized G and D from ${initFromPretrained(this.gan, this.ema, init)}`);
     makeDir(join(this.runDir, "samples"));
     writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
     writeFileSync(join(this.runDir, "stats.jsonl"), "");

@@ -1,0 +1,2 @@
+// What users do with a trained GAN: inpainting (inpaint.ts).
+export { inpaint, makeMask, maskKinds, contextWeights, poissonBlend, type MaskKind, type InpaintOptions, type InpaintResult } from "./inpaint.js";

@@ -1,0 +1,124 @@
+// Inpainting: masks, context weights, Poisson blending, and latent optimization on a small real
+// GAN; the CLI on IDX and PNG input; clear errors for bad masks and shapes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import { contextWeights, inpaint, makeMask, poissonBlend } from "./inpaint.js";
+import { createGan, Trainer, loadTrainedPair } from "../train/index.js";
+import { noGrad, randn, tensor, tidy } from "../engine/index.js";
+import { writeIdx, readIdx } from "../data/idx.js";
+import { ConfigError, ShapeError } from "../errors.js";
+import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "gantry-inpaint-"));
+
+let runDir: string | null = null;
+/** A small real GAN: the tutorial's MLPs after 30 steps. */
+async function smallRun(): Promise<string> {
+  if (runDir) return runDir;
+  const dir = tmp();
+  const trainer = await Trainer.create(createGan({ preset: "mnist-mlp", train: { steps: 30, batchSize: 32 }, log: { every: 10 } }), {
+    runDir: dir,
+    progress: silentProgress(),
+  });
+  await trainer.run();
+  trainer.dispose();
+  runDir = dir;
+  return dir;
+}
+
+const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+
+test("masks hide what their names say; 1 marks a known pixel", () => {
+  tidy(() => {
+    const known = (kind: Parameters<typeof makeMask>[0]) => makeMask(kind, 2, 28, 28).mean().item();
+    assert.equal(known("center"), 1 - 0.25);
+    for (const half of ["left", "right", "top", "bottom"] as const) assert.equal(known(half), 0.5);
+    assert.ok(Math.abs(known("random") - 0.2) < 0.03, "random hides 80%");
+    assert.ok(known("noise") > 0.3 && known("noise") < 0.7);
+    const left = makeMask("left", 1, 28, 28);
+    assert.equal(left.narrow(3, 0, 14).sum().item(), 0);
+    assert.equal(left.narrow(3, 14, 14).mean().item(), 1);
+  });
+});
+
+test("context weights are zero in the hole and largest beside it", () => {
+  tidy(() => {
+    const mask = makeMask("center", 1, 28, 28);
+    const w = contextWeights(mask, 7);
+    assert.equal(w.mul(mask.rsub(1)).abs().sum().item(), 0, "no weight in the hole");
+    const row = w.narrow(2, 14, 1).flatten().toArray();
+    assert.ok(row[6] > row[3] && row[3] === 0, `beside the hole ${row[6]}, far from it ${row[3]}`);
+    assert.ok(w.max().item() <= 1);
+  });
+});
+
+test("Poisson blending keeps the known pixels and follows G's gradients without a seam", () => {
+  tidy(() => {
+    const known = randn([2, 1, 28, 28]).mul(0.3);
+    const mask = makeMask("center", 2, 28, 28);
+    // G's output is the true image shifted by a constant: its gradients are the image's, so the blend recovers the image.
+    const blended = poissonBlend(known, known.add(0.5), mask, 2000);
+    assert.equal(blended.sub(known).mul(mask).abs().max().item(), 0, "known pixels kept exactly");
+    assert.ok(blended.sub(known).abs().max().item() < 1e-3, "the hole matches the image, not the shifted copy");
+  });
+});
+
+test("inpainting lowers the context loss, keeps the known pixels, and says what is wrong with its input", async () => {
+  const { G, D } = loadTrainedPair(await smallRun(), "--run");
+  tidy(() => {
+    // Images G can make (from other noise): latent search should find a close match.
+    const images = noGrad(() => G.forward(randn([4, 100])));
+    const mask = makeMask("center", 4, 28, 28);
+    const r = inpaint(G, D, images, mask, { steps: 60, restarts: 2 });
+    assert.ok(mean(r.contextAfter) < 0.5 * mean(r.contextBefore), `context loss ${mean(r.contextBefore)} -> ${mean(r.contextAfter)}`);
+    assert.equal(r.completed.sub(images).mul(mask).abs().max().item(), 0);
+    assert.deepEqual(r.z.shape, [4, 100]);
+    assert.throws(
+      () => inpaint(G, D, randn([4, 1, 32, 32]), mask),
+      (e: Error) => e instanceof ShapeError && /\[4, 1, 32, 32\].*\[N, 1, 28, 28\]/.test(e.message),
+    );
+    assert.throws(
+      () => inpaint(G, D, images, randn([4, 28, 28])),
+      (e: Error) => e instanceof ShapeError && /the mask is \[4, 28, 28\]/.test(e.message),
+    );
+    assert.throws(() => inpaint(G, D, images, makeMask("left", 3, 28, 28)), ShapeError);
+  });
+  const conditional = createGan({ preset: "mnist-cgan" });
+  assert.throws(
+    () => inpaint(conditional.G, conditional.D, tensor(new Float32Array(784), { shape: [1, 1, 28, 28] }), makeMask("left", 1, 28, 28)),
+    ConfigError,
+  );
+});
+
+test("gantry inpaint on an IDX file and on a folder of PNGs writes the grid and the images in their format", async () => {
+  const run = await smallRun();
+  const dir = tmp();
+  const idx = join(dir, "x-images-idx3-ubyte.gz");
+  writeIdx(idx, { data: Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 7) % 256), shape: [3, 28, 28] });
+  const out = gantryOk("inpaint", "--run", run, "--input", idx, "--mask", "left", "--steps", "10", "--out", join(dir, "o1"));
+  assert.match(out, /context loss [\d.]+ -> [\d.]+ per image/);
+  assert.deepEqual(readIdx(join(dir, "o1", "inpainted-images-idx3-ubyte.gz")).shape, [3, 28, 28]);
+  assert.equal(PNG.sync.read(readFileSync(join(dir, "o1", "grid.png"))).width, 3 * 30 + 2);
+
+  const folder = join(dir, "pngs");
+  const png = new PNG({ width: 28, height: 28 });
+  png.data.fill(255);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, "a.png"), PNG.sync.write(png));
+  writeFileSync(join(folder, "b.png"), PNG.sync.write(png));
+  gantryOk("inpaint", "--run", run, "--input", folder, "--mask", "center", "--steps", "5", "--out", join(dir, "o2"));
+  assert.deepEqual(readdirSync(join(dir, "o2", "images")).sort(), ["a.png", "b.png"]);
+
+  const badMask = gantry("inpaint", "--run", run, "--input", idx, "--mask", "circle", "--out", join(dir, "o3"));
+  assert.equal(badMask.code, 2);
+  assert.match(badMask.err, /--mask: must be one of center, left, right, top, bottom, random, noise or a PNG/);
+  const big = new PNG({ width: 40, height: 30 });
+  writeFileSync(join(dir, "big.png"), PNG.sync.write(big));
+  const badSize = gantry("inpaint", "--run", run, "--input", join(dir, "big.png"), "--out", join(dir, "o4"));
+  assert.equal(badSize.code, 2);
+  assert.match(badSize.err, /big\.png: is 40x30; this generator makes 28x28 images/);
+});
