@@ -1,2 +1,3 @@
 // What users do with a trained GAN: inpainting (inpaint.ts).
 export { inpaint, makeMask, maskKinds, contextWeights, poissonBlend, type MaskKind, type InpaintOptions, type InpaintResult } from "./inpaint.js";
+export { evaluateInpainting, type InpaintEvaluation, type InpaintScore } from "./inpaint-eval.js";

@@ -122,3 +122,24 @@ test("gantry inpaint on an IDX file and on a folder of PNGs writes the grid and 
   assert.equal(badSize.code, 2);
   assert.match(badSize.err, /big\.png: is 40x30; this generator makes 28x28 images/);
 });
+
+test("inpaint --evaluate scores gantry against the masked, mean-fill and nearest-neighbour baselines", async () => {
+  const run = await smallRun();
+  const r = gantry("inpaint", "--evaluate", "--run", run, "--count", "16", "--steps", "5", "--restarts", "1", "--json");
+  assert.equal(r.code, 0, r.err);
+  const result = JSON.parse(r.out) as { scores: { method: string; holeL1: number; accuracy: number }[]; recovered: number; count: number };
+  assert.equal(result.count, 16);
+  assert.deepEqual(
+    result.scores.map((s) => s.method),
+    ["original", "masked", "mean", "nearest", "gantry"],
+  );
+  const by = Object.fromEntries(result.scores.map((s) => [s.method, s]));
+  assert.equal(by.original.holeL1, 0);
+  assert.ok(by.original.accuracy > 0.9, "the classifier reads the untouched test images");
+  assert.ok(by.masked.accuracy < by.original.accuracy, "the centre hole costs accuracy");
+  assert.ok(by.nearest.holeL1 < by.mean.holeL1, "the nearest training image fills the hole better than the mean image");
+  assert.ok(Number.isFinite(result.recovered));
+  const conditional = gantry("inpaint", "--evaluate", "--run", run, "--mask", "circle");
+  assert.equal(conditional.code, 2);
+  assert.match(conditional.err, /--mask: with --evaluate: one of center/);
+});
