@@ -1,18 +1,18 @@
 #!/usr/bin/env node
-// Screenshots of the dashboard for docs/: node scripts/dash-screenshots.mjs RUNS_FOLDER [OUT_DIR]
-// Opens the first run (alphabetically), then compares it with the second.
+// Screenshots of the dashboard for docs/: node scripts/dash-screenshots.mjs OUT_DIR RUN_OR_FOLDER...
+// Opens the first run, then compares it with the second.
 import { chromium } from "playwright-core";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startDash } from "../dist/src/dash/index.js";
 
-const [folder, out = "docs/images"] = process.argv.slice(2);
-if (!folder) {
-  console.error("usage: node scripts/dash-screenshots.mjs RUNS_FOLDER [OUT_DIR]");
+const [out, ...paths] = process.argv.slice(2);
+if (!out || !paths.length) {
+  console.error("usage: node scripts/dash-screenshots.mjs OUT_DIR RUN_OR_FOLDER...");
   process.exit(2);
 }
 const executablePath = process.env.GANTRY_CHROMIUM ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-const server = await startDash({ paths: [folder], port: 0, log: () => {} });
+const server = await startDash({ paths, port: 0, log: () => {} });
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -287,6 +287,12 @@ test("a run whose trainer died reads as stopped, not running", () => {
   // A lock naming a process that does not exist on this host.
   writeFileSync(join(dir, "train.lock"), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: "" }));
   assert.equal(readRunStatus(dir).state, "stopped");
+  // A run without status.json (written by an older gantry) held by a live trainer reads as running.
+  rmSync(join(dir, "status.json"));
+  writeFileSync(join(dir, "train.lock"), JSON.stringify({ pid: process.pid, host: hostname(), started: "" }));
+  assert.equal(readRunStatus(dir).state, "running");
+  rmSync(join(dir, "train.lock"));
+  assert.equal(readRunStatus(dir).state, "finished");
   writeFileSync(join(dir, "status.json"), saved);
 });
 

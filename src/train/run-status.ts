@@ -38,8 +38,9 @@ export function readRunStatus(runDir: string): RunStatus {
     status = null;
   }
   const finished = existsSync(join(runDir, "generator.safetensors"));
+  // No status.json (a run from before gantry wrote one): the lock and the export tell.
   const base: RunStatus = status ?? {
-    state: finished ? "finished" : "stopped",
+    state: locked(runDir) ? "running" : finished ? "finished" : "stopped",
     step: 0,
     totalSteps: null,
     epochs: null,
