@@ -4,12 +4,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { gantry, gantryOk, repoRoot } from "../../test/helpers.js";
-import { startDash, type DashServer } from "./server.js";
+import { DEFAULT_PORT, startDash, type DashServer } from "./server.js";
 import { gridStep } from "./runs.js";
 import { slerpRows } from "./playground.js";
 import { readRunStatus, writeRunStatus } from "../train/run-status.js";
@@ -274,6 +274,18 @@ test("another --host needs the printed token; a busy --port is a clear error, th
     assert.match(busy.err, /^gantry dash: --port: port \d+ on 127\.0\.0\.1 is in use/);
   } finally {
     await guarded.close();
+  }
+  // Without --port: 8686, or the next free port, said.
+  const blocker = createServer();
+  await new Promise<void>((done) => blocker.once("error", () => done()).listen(DEFAULT_PORT, "127.0.0.1", () => done()));
+  const moved: string[] = [];
+  const next = await startDash({ paths: [root], log: (m) => moved.push(m) });
+  try {
+    assert.notEqual(next.port, DEFAULT_PORT);
+    assert.match(moved.join("\n"), new RegExp(`port ${DEFAULT_PORT} is in use; using ${next.port}`));
+  } finally {
+    await next.close();
+    blocker.close();
   }
   const cli = gantry("dash", join(root, "nope"));
   assert.equal(cli.code, 2);
