@@ -109,8 +109,13 @@ for (let k = 0; k < 10; k++) {
 console.log(`live update (append to stats.jsonl -> header): median ${median(latencies)} ms, max ${Math.max(...latencies)} ms`);
 await server.close();
 
-// 3. Training with and without a dashboard watching: mnist-mlp, 1500 steps, alternating.
+// 3. Training with and without a dashboard watching: mnist-mlp, BENCH_STEPS (1500) steps, alternating
+// (BENCH_STEPS=0 skips it).
 const steps = Number(process.env.BENCH_STEPS ?? 1500);
+if (!steps) {
+  await browser.close();
+  process.exit(0);
+}
 const rate = (out: string) => {
   const stats = readFileSync(join(out, "stats.jsonl"), "utf8")
     .trim()

@@ -89,7 +89,11 @@ export async function startDash(options: DashOptions): Promise<DashServer> {
     for (const c of clients) c.write(text);
   };
   const pollOnce = () => {
-    for (const run of runs.discover()) broadcast({ type: "run", run: run.id });
+    for (const run of runs.discover()) {
+      broadcast({ type: "run", run: run.id });
+      // Serialize a new run's stats before the page asks: the first load of a large run is then as fast as the next.
+      setImmediate(() => statsBody(run));
+    }
     for (const run of runs.runs.values()) for (const change of run.poll()) broadcast({ run: run.id, ...wireChange(change) });
   };
   pollOnce();
