@@ -112,7 +112,7 @@ test("bad flags and values exit 2 with a message naming the field", () => {
     [["train", "--data-dir", dir, "--steps", "1"], new RegExp(`${dir}: no mnist train data there: expected train-images-idx3-ubyte`)],
     [["train", "--resume", join(dir, "nothing")], /--resume: .*nothing does not exist/],
     [["train", "--device", "cuda", "--steps", "1", "--out", join(dir, "r")], /cuda|device/],
-    [["sample", "--out", "x.png"], /give exactly one of --run RUN_DIR and --generator FILE/],
+    [["sample", "--out", "x.png"], /--run\/--generator\/--pretrained: give exactly one of --run RUN_DIR, --generator FILE and --pretrained NAME/],
     [["sample", "--generator", join(dir, "none.safetensors"), "--out", "x.png"], /no generator export there/],
     [["fly"], /unknown command 'fly'/],
   ];
