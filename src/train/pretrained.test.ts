@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGan, Trainer, loadPretrainedGenerator, initFromPretrained } from "./index.js";
+import { createGan, Trainer, loadPretrainedGenerator, pretrainedNames, initFromPretrained } from "./index.js";
 import { loadSafetensors, tidy } from "../engine/index.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
@@ -72,4 +72,17 @@ test("--init with another architecture names the tensors that do not fit; an unk
   const sample = gantry("sample", "--pretrained", "nope", "--out", join(tmp(), "x.png"));
   assert.equal(sample.code, 2);
   assert.match(sample.err, /--pretrained: 'nope' is neither a shipped pretrained model/);
+});
+test("the shipped pretrained models load and sample without training", () => {
+  const names = pretrainedNames();
+  assert.ok(names.includes("mnist-dcgan"), `models/pretrained holds ${names.join(", ") || "nothing"}`);
+  for (const name of names) {
+    const { sample, card } = loadPretrainedGenerator(name);
+    tidy(() => {
+      const { samples } = sample(8);
+      assert.deepEqual(samples.shape, [8, ...card.dataShape]);
+      assert.ok(samples.abs().max().item() <= 1, `${name}: samples in [-1, 1]`);
+    });
+  }
+  assert.match(gantryOk("list"), /pretrained: .*mnist-dcgan/);
 });
