@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { chromiumPath, gantryOk } from "./helpers.js";
+import { chromiumPath, dashFixtureRuns } from "./helpers.js";
 import { startDash, type DashServer } from "../src/dash/index.js";
 
 let root: string;
@@ -19,22 +19,7 @@ const errors: string[] = [];
 before(async () => {
   assert.ok(chromiumPath, "chromium is not installed: run scripts/setup.sh (it installs Debian's chromium), or set GANTRY_CHROMIUM");
   root = mkdtempSync(join(tmpdir(), "gantry-dash-browser-"));
-  gantryOk("train", "--preset", "mnist-cgan", "--steps", "20", "--set", "log.every=5", "--set", "log.sampleEvery=5", "--out", join(root, "cgan"));
-  gantryOk(
-    "train",
-    "--preset",
-    "toy-ring8",
-    "--steps",
-    "100",
-    "--set",
-    "log.every=10",
-    "--set",
-    "log.sampleEvery=25",
-    "--set",
-    "log.evalEvery=50",
-    "--out",
-    join(root, "toy"),
-  );
+  dashFixtureRuns(root);
   server = await startDash({ paths: [root], port: 0, log: () => {} });
   browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -37,8 +37,8 @@ export function assertClose(actual: Tensor, expected: Tensor | number[], options
   }
 }
 
-/** A trainer's progress output kept as text (off a terminal: plain lines), for assertions. */
-export function captureProgress(): { progress: Progress; text: () => string } {
+/** A trainer's progress output kept as text (off a terminal: plain lines; `interactive`: the bar too), for assertions. */
+export function captureProgress(interactive = false): { progress: Progress; text: () => string } {
   let text = "";
   const stream = new Writable({
     write: (chunk, _encoding, done) => {
@@ -46,7 +46,7 @@ export function captureProgress(): { progress: Progress; text: () => string } {
       done();
     },
   }) as unknown as NodeJS.WriteStream;
-  return { progress: new Progress(stream, false), text: () => text };
+  return { progress: new Progress(stream, interactive), text: () => text };
 }
 
 /** Progress output that goes nowhere. */
@@ -67,3 +67,10 @@ export function gantryOk(...args: string[]): string {
 
 /** Where the browser is: GANTRY_CHROMIUM, else Debian's chromium (scripts/setup.sh installs it). */
 export const chromiumPath = process.env.GANTRY_CHROMIUM ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+
+/** Two small real runs for the dashboard's tests, in `root`: a conditional image GAN (cgan) and a toy one with evaluations (toy). */
+export function dashFixtureRuns(root: string): void {
+  gantryOk("train", "--preset", "mnist-cgan", "--steps", "20", "--set", "log.every=5", "--set", "log.sampleEvery=5", "--out", join(root, "cgan"));
+  const toy = ["--steps", "100", "--set", "log.every=10", "--set", "log.sampleEvery=25", "--set", "log.evalEvery=50"];
+  gantryOk("train", "--preset", "toy-ring8", ...toy, "--out", join(root, "toy"));
+}

@@ -8,7 +8,7 @@ import { createServer, request } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import { gantry, gantryOk, repoRoot } from "../../test/helpers.js";
+import { dashFixtureRuns, gantry, gantryOk, repoRoot } from "../../test/helpers.js";
 import { DEFAULT_PORT, startDash, type DashServer } from "./server.js";
 import { gridStep } from "./runs.js";
 import { slerpRows } from "./playground.js";
@@ -20,23 +20,7 @@ let base: string;
 
 before(() => {
   root = mkdtempSync(join(tmpdir(), "gantry-dash-"));
-  // A conditional image GAN and a toy one with evaluations, each a few seconds.
-  gantryOk("train", "--preset", "mnist-cgan", "--steps", "20", "--set", "log.every=5", "--set", "log.sampleEvery=5", "--out", join(root, "cgan"));
-  gantryOk(
-    "train",
-    "--preset",
-    "toy-ring8",
-    "--steps",
-    "100",
-    "--set",
-    "log.every=10",
-    "--set",
-    "log.sampleEvery=25",
-    "--set",
-    "log.evalEvery=50",
-    "--out",
-    join(root, "toy"),
-  );
+  dashFixtureRuns(root);
 });
 
 after(async () => {

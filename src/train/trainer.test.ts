@@ -20,7 +20,7 @@ import {
 import { Progress } from "./progress.js";
 import { ConfigError, GanError } from "../errors.js";
 import * as E from "../engine/index.js";
-import { silentProgress } from "../../test/helpers.js";
+import { captureProgress, silentProgress } from "../../test/helpers.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-train-"));
 
@@ -237,23 +237,13 @@ test("on a terminal the progress bar shows epoch, step, it/s, ETA and losses; of
 
 test("the bar redraws by time between log lines, not only at them; status.json says finished", async () => {
   const draws = async (intervalMs: number) => {
-    let text = "";
-    const sink = new Writable({
-      write: (c, _e, cb) => {
-        text += String(c);
-        cb();
-      },
-    }) as unknown as NodeJS.WriteStream;
+    const { progress, text } = captureProgress(true);
     const dir = tmp();
-    const trainer = await Trainer.create(createGan(config(6, { log: { every: 1000 } })), {
-      runDir: dir,
-      progress: new Progress(sink, true),
-      hooks: [progressBar(intervalMs)],
-    });
+    const trainer = await Trainer.create(createGan(config(6, { log: { every: 1000 } })), { runDir: dir, progress, hooks: [progressBar(intervalMs)] });
     await trainer.run();
     trainer.dispose();
     assert.equal(readRunStatus(dir).state, "finished");
-    return (text.match(/step \d+\/6 /g) ?? []).length;
+    return (text().match(/step \d+\/6 /g) ?? []).length;
   };
   // No log line falls in these 6 steps: every bar comes from the clock.
   assert.equal(await draws(0), 6);
