@@ -1,6 +1,4 @@
 // gantry sample and gantry interpolate: draw from a trained generator.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { defineCommand, type Values } from "./command.js";
 import { numberFlag, requireDir } from "./command.js";
 import { type Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
@@ -8,7 +6,7 @@ import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
 import { saveSamples } from "../train/samples.js";
 import { loadGenerator, type LoadedGenerator } from "../train/export.js";
-import { generatorFromCheckpoint, loadPretrainedGenerator } from "../train/index.js";
+import { generatorOfRun, loadPretrainedGenerator } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { assertSamplesFit } from "../train/memory.js";
 
@@ -34,7 +32,7 @@ export function generatorFromFlags(values: Values<typeof generatorOptions>): Loa
   if (pretrained !== undefined) return loadPretrainedGenerator(pretrained);
   if (file !== undefined) return loadGenerator(file);
   requireDir(run!, "--run");
-  return existsSync(join(run!, "generator.safetensors")) ? loadGenerator(run!) : generatorFromCheckpoint(run!);
+  return generatorOfRun(run!);
 }
 
 function openGenerator(values: Values<typeof source>): LoadedGenerator {

@@ -5,10 +5,9 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, noGrad, randn, tensor, tidy, withSeed } from "../engine/index.js";
-import { encodeGrid } from "../image/png.js";
-import { generatorFromCheckpoint, loadGenerator, type LoadedGenerator } from "../train/index.js";
+import { generatorOfRun, type LoadedGenerator } from "../train/index.js";
 import { listCheckpoints } from "../train/checkpoint.js";
-import { scatterPng } from "../train/samples.js";
+import { samplesPng } from "../train/samples.js";
 import { ConfigError } from "../errors.js";
 
 export interface PlaygroundRequest {
@@ -20,14 +19,14 @@ export interface PlaygroundRequest {
   classLabel?: number;
 }
 
-/** Which file a run's generator comes from now, and a stamp that changes when it does. */
-function generatorSource(runDir: string): { kind: "export" | "checkpoint"; stamp: string } | null {
+/** A stamp that changes when the file a run's generator comes from (generatorOfRun) does; null if there is none. */
+function generatorStamp(runDir: string): string | null {
   const exported = join(runDir, "generator.safetensors");
-  if (existsSync(exported)) return { kind: "export", stamp: `export:${statSync(exported).mtimeMs}` };
+  if (existsSync(exported)) return `export:${statSync(exported).mtimeMs}`;
   const newest = listCheckpoints(join(runDir, "checkpoints"))
     .filter((c) => c.step >= 0)
     .pop();
-  return newest ? { kind: "checkpoint", stamp: `checkpoint:${newest.path}` } : null;
+  return newest ? `checkpoint:${newest.path}` : null;
 }
 
 export class Playground {
@@ -35,13 +34,13 @@ export class Playground {
 
   /** The generator of a run, loaded once per export or checkpoint. */
   generator(runDir: string): LoadedGenerator {
-    const source = generatorSource(runDir);
-    if (!source) throw new ConfigError([{ path: runDir, message: "has no generator yet: no export and no checkpoint" }]);
+    const stamp = generatorStamp(runDir);
+    if (!stamp) throw new ConfigError([{ path: runDir, message: "has no generator yet: no export and no checkpoint" }]);
     const cached = this.#loaded.get(runDir);
-    if (cached?.stamp === source.stamp) return cached.generator;
-    const generator = source.kind === "export" ? loadGenerator(runDir) : generatorFromCheckpoint(runDir);
+    if (cached?.stamp === stamp) return cached.generator;
+    const generator = generatorOfRun(runDir);
     for (const p of cached?.generator.G.parameters() ?? []) p.dispose();
-    this.#loaded.set(runDir, { stamp: source.stamp, generator });
+    this.#loaded.set(runDir, { stamp, generator });
     return generator;
   }
 
@@ -68,8 +67,8 @@ export class Playground {
           const ids = Int32Array.from({ length: n }, (_, i) => request.classLabel ?? Math.floor(i / 10) % shape.numClasses);
           labels = tensor(ids, { shape: [n] }).to({ dtype: "int64" });
         }
-        const out = G.forward(zt, labels);
-        return points ? scatterPng(out) : encodeGrid(out, { columns: conditional && request.classLabel === undefined ? 10 : 8 });
+        // One row per class only when every class is drawn.
+        return samplesPng(G.forward(zt, labels), { ...shape, numClasses: request.classLabel === undefined ? shape.numClasses : 0 });
       }),
     );
   }

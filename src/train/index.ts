@@ -1,9 +1,11 @@
 // train: configs, presets, the Gan, the trainer, checkpoints and the generator export.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
 import { buildGenerator } from "../models/index.js";
 import { withSeed } from "../engine/index.js";
 import { modelShapeOf } from "./gan.js";
-import { generatorCard, sampleFrom, type LoadedGenerator } from "./export.js";
+import { generatorCard, loadGenerator, sampleFrom, type LoadedGenerator } from "./export.js";
 
 export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInput, type ConfigOverrides, type DeepPartial } from "./config.js";
 export { presets } from "./presets.js";
@@ -14,6 +16,11 @@ export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
 export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
 export { exportGenerator, loadGenerator, sampleFrom, type GeneratorCard, type LoadedGenerator } from "./export.js";
+
+/** A run's generator: its export when training finished, else its newest intact checkpoint's. */
+export function generatorOfRun(runDir: string): LoadedGenerator {
+  return existsSync(join(runDir, "generator.safetensors")) ? loadGenerator(runDir) : generatorFromCheckpoint(runDir);
+}
 
 /** G (its EMA copy when the run keeps one) from a run's newest intact checkpoint. */
 export function generatorFromCheckpoint(runDir: string): LoadedGenerator {

@@ -49,28 +49,25 @@ interface PretrainedFile {
 
 function readPretrained(path: string): PretrainedFile {
   const { tensors, metadata } = loadSafetensors(path);
+  const fail = (message: string, cause?: unknown): never => {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw new CheckpointError(`${path}: ${message}`, cause === undefined ? undefined : { cause });
+  };
   const parts: PretrainedFile["parts"] = { G: {}, D: {}, G_ema: {} };
   for (const [key, t] of Object.entries(tensors)) {
     const [part, ...rest] = key.split(".");
-    if (part !== "G" && part !== "D" && part !== "G_ema") {
-      for (const u of Object.values(tensors)) u.dispose();
-      throw new CheckpointError(`${path}: unexpected tensor '${key}' (a pretrained model holds G.*, D.* and G_ema.*)`);
-    }
-    parts[part][rest.join(".")] = t;
+    if (part !== "G" && part !== "D" && part !== "G_ema") fail(`unexpected tensor '${key}' (a pretrained model holds G.*, D.* and G_ema.*)`);
+    parts[part as keyof PretrainedFile["parts"]][rest.join(".")] = t;
   }
-  let config: GanConfig;
-  let card: GeneratorCard;
+  let config: GanConfig | null = null;
+  let card: GeneratorCard | null = null;
   try {
     config = JSON.parse(metadata["gantry-config"] ?? "null") as GanConfig;
     card = JSON.parse(metadata["gantry-card"] ?? "null") as GeneratorCard;
   } catch (err) {
-    for (const u of Object.values(tensors)) u.dispose();
-    throw new CheckpointError(`${path}: its gantry-config or gantry-card metadata is not valid JSON`, { cause: err });
+    fail("its gantry-config or gantry-card metadata is not valid JSON", err);
   }
-  if (!config || card?.format !== "gantry-generator") {
-    for (const u of Object.values(tensors)) u.dispose();
-    throw new CheckpointError(`${path}: not a gantry pretrained model (no gantry-config and gantry-card metadata)`);
-  }
+  if (!config || card?.format !== "gantry-generator") return fail("not a gantry pretrained model (no gantry-config and gantry-card metadata)");
   return { path, config, card, parts };
 }
 
@@ -116,32 +113,40 @@ export function loadPretrainedGenerator(nameOrPath: string): LoadedGenerator {
   }
 }
 
+/** G, D and G's EMA copy (G when the run kept none) from a run directory's newest checkpoint or a pretrained model. */
+interface TrainedWeights {
+  path: string;
+  config: GanConfig;
+  G: TensorDict;
+  D: TensorDict;
+  G_ema: TensorDict;
+  dispose(): void;
+}
+
+function readTrainedWeights(source: string, flag: string): TrainedWeights {
+  if (existsSync(source) && statSync(source).isDirectory()) {
+    const { path, state } = loadLatestCheckpoint(source, () => {});
+    const { G, D, G_ema } = state.tensors;
+    return { path, config: state.config, G, D, G_ema: G_ema ?? G, dispose: () => disposeState(state) };
+  }
+  const file = readPretrained(resolvePretrained(source, flag));
+  return { path: file.path, config: file.config, ...file.parts, dispose: () => disposeParts(file) };
+}
+
 /**
  * Starts a new run from trained weights: `source` is a shipped model's name, a pretrained
  * .safetensors file, or a run directory (its newest checkpoint). G and D must have the same
  * architecture and shapes; a mismatch names each tensor that differs.
  */
 export function initFromPretrained(gan: Gan, ema: EMA | null, source: string): string {
-  const isRun = existsSync(source) && statSync(source).isDirectory();
-  if (isRun) {
-    const { path, state } = loadLatestCheckpoint(source, () => {});
-    try {
-      gan.G.loadStateDict(state.tensors.G, `--init ${path} (G)`);
-      gan.D.loadStateDict(state.tensors.D, `--init ${path} (D)`);
-      ema?.shadow.loadStateDict(state.tensors.G_ema ?? state.tensors.G, `--init ${path} (G_ema)`);
-      return path;
-    } finally {
-      disposeState(state);
-    }
-  }
-  const file = readPretrained(resolvePretrained(source, "--init"));
+  const w = readTrainedWeights(source, "--init");
   try {
-    gan.G.loadStateDict(file.parts.G, `--init ${file.path} (G)`);
-    gan.D.loadStateDict(file.parts.D, `--init ${file.path} (D)`);
-    ema?.shadow.loadStateDict(file.parts.G_ema, `--init ${file.path} (G_ema)`);
-    return file.path;
+    gan.G.loadStateDict(w.G, `--init ${w.path} (G)`);
+    gan.D.loadStateDict(w.D, `--init ${w.path} (D)`);
+    ema?.shadow.loadStateDict(w.G_ema, `--init ${w.path} (G_ema)`);
+    return w.path;
   } finally {
-    disposeParts(file);
+    w.dispose();
   }
 }
 
@@ -160,32 +165,15 @@ export interface TrainedPair {
  * for what uses a trained GAN (inpainting, augmentation). Built as the run built them.
  */
 export function loadTrainedPair(source: string, flag = "--pretrained"): TrainedPair {
-  const isRun = existsSync(source) && statSync(source).isDirectory();
-  let config: GanConfig;
-  let parts: { G: TensorDict; D: TensorDict };
-  let path: string;
-  let dispose: () => void;
-  if (isRun) {
-    const latest = loadLatestCheckpoint(source, () => {});
-    ({ config } = latest.state);
-    parts = { G: latest.state.tensors.G_ema ?? latest.state.tensors.G, D: latest.state.tensors.D };
-    path = latest.path;
-    dispose = () => disposeState(latest.state);
-  } else {
-    const file = readPretrained(resolvePretrained(source, flag));
-    config = file.config;
-    parts = { G: file.parts.G_ema, D: file.parts.D };
-    path = file.path;
-    dispose = () => disposeParts(file);
-  }
+  const w = readTrainedWeights(source, flag);
   try {
-    const gan = withSeed(0, () => createGan({ ...config, model: { ...config.model, init: null } }));
-    gan.G.loadStateDict(parts.G, `${path} (G)`);
-    gan.D.loadStateDict(parts.D, `${path} (D)`);
+    const gan = withSeed(0, () => createGan({ ...w.config, model: { ...w.config.model, init: null } }));
+    gan.G.loadStateDict(w.G_ema, `${w.path} (G)`);
+    gan.D.loadStateDict(w.D, `${w.path} (D)`);
     gan.G.eval();
     gan.D.eval();
-    return { G: gan.G, D: gan.D, shape: gan.shape, config: gan.config, source: path };
+    return { G: gan.G, D: gan.D, shape: gan.shape, config: gan.config, source: w.path };
   } finally {
-    dispose();
+    w.dispose();
   }
 }

@@ -1,7 +1,7 @@
 // Writes what G makes as a picture: an image grid, or for 2-D data a scatter plot.
 import { PNG } from "pngjs";
 import type { Tensor } from "../engine/index.js";
-import { saveGrid } from "../image/png.js";
+import { encodeGrid } from "../image/png.js";
 import type { ModelShape } from "../models/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
@@ -18,7 +18,11 @@ export function scatterPng(points: Tensor, span = 5, size = 256): Buffer {
   return PNG.sync.write(png);
 }
 
+/** What G made as a PNG: a scatter plot of 2-D points, or an image grid (a row per class for conditional models, else 8 a row). */
+export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">): Buffer {
+  return shape.dataShape.length === 1 ? scatterPng(samples) : encodeGrid(samples, { columns: shape.numClasses ? 10 : 8 });
+}
+
 export function saveSamples(path: string, samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">): void {
-  if (shape.dataShape.length === 1) writeFileAtomic(path, scatterPng(samples));
-  else saveGrid(path, samples, { columns: shape.numClasses ? 10 : 8 });
+  writeFileAtomic(path, samplesPng(samples, shape));
 }
