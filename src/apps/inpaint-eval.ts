@@ -8,7 +8,7 @@
 // "recovered" is the share of the accuracy the mask takes away that inpainting gives back.
 import { type Tensor, cat, keep, tensor, tidy } from "../engine/index.js";
 import { loadDataset, type ImageDataset } from "../data/datasets.js";
-import { accuracy, loadClassifier } from "../metrics/classifier.js";
+import { accuracy, imagesOf, loadClassifier } from "../metrics/classifier.js";
 import { ConfigError } from "../errors.js";
 import type { TrainedPair } from "../train/pretrained.js";
 import { inpaint, makeMask, type MaskKind } from "./inpaint.js";
@@ -120,7 +120,7 @@ export async function evaluateInpainting(
   const { images, labels } = firstImages(test, count);
   const n = images.shape[0];
   const mask = makeMask(kind, n, images.shape[2], images.shape[3], seed);
-  const train = firstImages(trainSet, trainSet.length).images;
+  const train = imagesOf(trainSet); // all of it: the mean and the nearest neighbour do not depend on order
   const scores: InpaintScore[] = [];
   const score = (method: InpaintScore["method"], completed: Tensor) => {
     scores.push({ method, ...holeScores(completed, images, mask), accuracy: accuracy(model, completed, labels) });

@@ -226,6 +226,3 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
     D?.train(wasTraining[1]);
   }
 }
-
-/** For tests and the CLI: a stack of per-image masks from one kind. */
-export const masksFor = (kind: MaskKind, images: Tensor, seed = 0): Tensor => makeMask(kind, images.shape[0], images.shape[2], images.shape[3], seed);

@@ -1,12 +1,12 @@
 // gantry inpaint: fill the holes of images with a trained GAN (latent optimization, Yeh et al. 2017).
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { PNG } from "pngjs";
 import { defineCommand, numberFlag } from "./command.js";
 import { labelsPath } from "./sample.js";
 import { ConfigError, DataError } from "../errors.js";
 import { type Tensor, cat, tensor, tidy } from "../engine/index.js";
 import { readIdx, writeIdx } from "../data/idx.js";
+import { decodeImage, type Decoded } from "../data/image-folder.js";
 import { encodeGrid, toBytes } from "../image/png.js";
 import { loadTrainedPair } from "../train/index.js";
 import { inpaint, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
@@ -22,18 +22,19 @@ interface Input {
   names: string[];
 }
 
-/** (H, W) RGBA from pngjs -> C planes in [-1, 1]: grey as the mean of R, G and B when C is 1. */
+/** A PNG as C planes in [-1, 1] (grey as the mean of R, G and B when C is 1); it must be w x h already. */
 function pngPlanes(path: string, c: number, h: number, w: number): Float32Array {
-  let png: PNG;
+  let png: Decoded;
   try {
-    png = PNG.sync.read(readFileSync(path));
+    png = decodeImage(path);
   } catch (err) {
+    if (err instanceof DataError) throw err;
     throw new DataError(`${path}: not a readable PNG (${(err as Error).message})`, { cause: err });
   }
   if (png.width !== w || png.height !== h) throw new DataError(`${path}: is ${png.width}x${png.height}; this generator makes ${w}x${h} images`);
   const out = new Float32Array(c * h * w);
   for (let i = 0; i < h * w; i++) {
-    const [r, g, b] = [png.data[4 * i], png.data[4 * i + 1], png.data[4 * i + 2]];
+    const [r, g, b] = [png.rgba[4 * i], png.rgba[4 * i + 1], png.rgba[4 * i + 2]];
     if (c === 1) out[i] = (r + g + b) / 3 / 127.5 - 1;
     else for (let k = 0; k < c; k++) out[k * h * w + i] = [r, g, b][k] / 127.5 - 1;
   }
@@ -83,6 +84,22 @@ function readMask(spec: string, n: number, h: number, w: number, seed: number): 
   );
 }
 
+/** G and D behind --run or --pretrained (run() has checked that exactly one is given). */
+function pairFromFlags(values: { run?: string; pretrained?: string }) {
+  return values.run !== undefined ? loadTrainedPair(values.run, "--run") : loadTrainedPair(values.pretrained!, "--pretrained");
+}
+
+/** The latent search's flags, with the CLI's defaults (200 steps, 2 starts), for inpainting and for --evaluate. */
+function searchFlags(values: Record<string, unknown>) {
+  return {
+    steps: numberFlag(values, "steps", { integer: true, min: 1 }) ?? 200,
+    restarts: numberFlag(values, "restarts", { integer: true, min: 1 }) ?? 2,
+    lambda: numberFlag(values, "lambda", { min: 0 }) ?? 0.003,
+    seed: numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0,
+    window: numberFlag(values, "window", { integer: true, min: 1 }),
+  };
+}
+
 export const inpaintCommand = defineCommand({
   summary: "fill the holes of images with a trained GAN (latent optimization, Yeh et al. 2017; Poisson blending)",
   usage:
@@ -108,20 +125,15 @@ export const inpaintCommand = defineCommand({
     json: { type: "boolean", description: "with --evaluate: print the result as one JSON line" },
   },
   run(values) {
-    const source = values.run ?? values.pretrained;
     if ((values.run === undefined) === (values.pretrained === undefined))
       throw new ConfigError([{ path: "--run/--pretrained", message: "give exactly one of --run RUN_DIR and --pretrained NAME" }]);
-    if (values.evaluate) return evaluateCommand(values, source!);
+    if (values.evaluate) return evaluateCommand(values);
     if (!values.input) throw new ConfigError([{ path: "--input", message: "is required: an IDX file, a PNG or a folder of PNGs" }]);
     if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the folder to write to" }]);
     const count = numberFlag(values, "count", { integer: true, min: 1 });
-    const steps = numberFlag(values, "steps", { integer: true, min: 1 }) ?? 200;
-    const restarts = numberFlag(values, "restarts", { integer: true, min: 1 }) ?? 2;
-    const lambda = numberFlag(values, "lambda", { min: 0 }) ?? 0.003;
-    const seed = numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0;
-    const window = numberFlag(values, "window", { integer: true, min: 1 });
+    const { steps, restarts, lambda, seed, window } = searchFlags(values);
     const classLabel = numberFlag(values, "class", { integer: true, min: 0 });
-    const { G, D, shape } = loadTrainedPair(source!, values.run !== undefined ? "--run" : "--pretrained");
+    const { G, D, shape } = pairFromFlags(values);
     if (shape.dataShape.length !== 3)
       throw new ConfigError([{ path: "--run/--pretrained", message: "inpainting needs an image generator; this one makes 2-D points" }]);
     const [, h, w] = shape.dataShape;
@@ -181,21 +193,18 @@ export const inpaintCommand = defineCommand({
   },
 });
 
-async function evaluateCommand(values: Record<string, string | boolean | undefined>, source: string): Promise<void> {
+async function evaluateCommand(values: Record<string, string | boolean | undefined>): Promise<void> {
   const mask = (values.mask as string | undefined) ?? "center";
   if (!(maskKinds as readonly string[]).includes(mask))
     throw new ConfigError([{ path: "--mask", message: `with --evaluate: one of ${maskKinds.join(", ")}, got '${mask}'` }]);
-  const pair = loadTrainedPair(source, values.run !== undefined ? "--run" : "--pretrained");
+  const search = searchFlags(values);
+  const pair = pairFromFlags(values as { run?: string; pretrained?: string });
   const json = values.json === true;
   const result = await evaluateInpainting(pair, {
+    ...search,
     dataset: values.dataset as string | undefined,
     mask: mask as MaskKind,
     count: numberFlag(values, "count", { integer: true, min: 1 }) ?? 1000,
-    steps: numberFlag(values, "steps", { integer: true, min: 1 }) ?? 200,
-    restarts: numberFlag(values, "restarts", { integer: true, min: 1 }) ?? 2,
-    seed: numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0,
-    window: numberFlag(values, "window", { integer: true, min: 1 }),
-    lambda: numberFlag(values, "lambda", { min: 0 }),
     log: json ? () => {} : (m) => console.log(m),
   });
   if (json) {

@@ -18,7 +18,7 @@ export interface ImageFolderOptions {
   channels?: 1 | 3;
 }
 
-interface Decoded {
+export interface Decoded {
   width: number;
   height: number;
   rgba: Uint8Array;
@@ -27,7 +27,8 @@ interface Decoded {
 /** The most pixels an image may declare: 40 megapixels (an 8000x5000 photo) decode to 160 MB of RGBA. */
 export const MAX_PIXELS = 40_000_000;
 
-function decode(path: string): Decoded {
+/** A PNG or JPEG file as RGBA; one that declares more than MAX_PIXELS is refused before decoding. */
+export function decodeImage(path: string): Decoded {
   const bytes = readFileSync(path);
   if (extname(path).toLowerCase() === ".png") {
     // The header's size is read before decoding, so a tiny file declaring a huge image is refused at once.
@@ -84,7 +85,7 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
   files.forEach(({ path }, i) => {
     let img: Decoded;
     try {
-      img = decode(path);
+      img = decodeImage(path);
     } catch (err) {
       unreadable.push(`${path} (${(err as Error).message})`);
       return;
