@@ -135,8 +135,15 @@ export class WatchedRun {
 
   #readStatus(): RunSummary["status"] {
     const status = readRunStatus(this.path);
-    const last = [...this.records].reverse().find((r) => r.kind === "step");
-    const step = last?.kind === "step" ? (last.values.step ?? 0) : 0;
+    // The newest step record, found from the end (this runs on every poll; a run may hold 100,000 records).
+    let step = 0;
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const r = this.records[i];
+      if (r.kind === "step") {
+        step = r.values.step ?? 0;
+        break;
+      }
+    }
     return { ...status, step: Math.max(status.step ?? 0, step) };
   }
 
