@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { chromium } from "playwright-core";
 import { startDash } from "../src/dash/index.js";
-import { chromiumPath, repoRoot } from "../test/helpers.js";
+import { chromiumPath, repoRoot, statsLine } from "../test/helpers.js";
 
 const gantry = (...args: string[]) => {
   const r = spawnSync(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
@@ -99,10 +99,7 @@ const latencies: number[] = [];
 for (let k = 0; k < 10; k++) {
   const step = 2_000_000 + k * 10;
   const t0 = Date.now();
-  appendFileSync(
-    join(big, "stats.jsonl"),
-    `${JSON.stringify({ step, epoch: 1, batch: 1, dLoss: 1, gLoss: 1, dReal: 0.5, dFake: 0.5, gradNormD: 1, gradNormG: 1, lrG: 2e-4, lrD: 2e-4, imagesPerSec: 1, seconds: 0.1 })}\n`,
-  );
+  appendFileSync(join(big, "stats.jsonl"), statsLine(step, { seconds: 0.1 }));
   await page.waitForFunction((s) => document.getElementById("run-state")?.dataset.step === String(s), step, { timeout: 10_000, polling: 10 });
   latencies.push(Date.now() - t0);
 }

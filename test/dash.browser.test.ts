@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { chromiumPath, dashFixtureRuns } from "./helpers.js";
+import { chromiumPath, dashFixtureRuns, statsLine } from "./helpers.js";
 import { startDash, type DashServer } from "../src/dash/index.js";
 
 let root: string;
@@ -81,25 +81,10 @@ test("the step slider moves through every grid", async () => {
 
 test("a record appended to stats.jsonl shows up live, without reloading", async () => {
   const dir = join(root, "cgan");
-  const record = {
-    step: 25,
-    epoch: 1,
-    batch: 25,
-    dLoss: 1,
-    gLoss: 1,
-    dReal: 0.5,
-    dFake: 0.5,
-    gradNormD: 1,
-    gradNormG: 1,
-    lrG: 2e-4,
-    lrD: 2e-4,
-    imagesPerSec: 100,
-    seconds: 1,
-  };
   await page.evaluate(() => {
     (window as unknown as { loaded: boolean }).loaded = true;
   });
-  appendFileSync(join(dir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+  appendFileSync(join(dir, "stats.jsonl"), statsLine(25));
   await page.waitForFunction(() => document.getElementById("run-state")?.dataset.step === "25", null, { timeout: 5000 });
   assert.equal(await page.evaluate(() => (window as unknown as { loaded?: boolean }).loaded), true, "the page reloaded");
 });

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadSafetensors, type Tensor, type TensorDict } from "../src/engine/index.js";
 import { Progress } from "../src/train/progress.js";
+import type { StepStats } from "../src/train/trainer.js";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -73,4 +74,25 @@ export function dashFixtureRuns(root: string): void {
   gantryOk("train", "--preset", "mnist-cgan", "--steps", "20", "--set", "log.every=5", "--set", "log.sampleEvery=5", "--out", join(root, "cgan"));
   const toy = ["--steps", "100", "--set", "log.every=10", "--set", "log.sampleEvery=25", "--set", "log.evalEvery=50"];
   gantryOk("train", "--preset", "toy-ring8", ...toy, "--out", join(root, "toy"));
+}
+
+/** One stats.jsonl line as the trainer writes it (its StepStats), for tests that append to a run's log. */
+export function statsLine(step: number, overrides: Partial<StepStats> = {}): string {
+  const record: StepStats = {
+    step,
+    epoch: 1,
+    batch: step,
+    dLoss: 1,
+    gLoss: 1,
+    dReal: 0.5,
+    dFake: 0.5,
+    gradNormD: 1,
+    gradNormG: 1,
+    lrG: 2e-4,
+    lrD: 2e-4,
+    imagesPerSec: 100,
+    seconds: 1,
+    ...overrides,
+  };
+  return `${JSON.stringify(record)}\n`;
 }

@@ -8,7 +8,7 @@ import { createServer, request } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import { dashFixtureRuns, gantry, gantryOk, repoRoot } from "../../test/helpers.js";
+import { dashFixtureRuns, gantry, gantryOk, repoRoot, statsLine } from "../../test/helpers.js";
 import { DEFAULT_PORT, startDash, type DashServer } from "./server.js";
 import { gridStep } from "./runs.js";
 import { slerpRows } from "./playground.js";
@@ -146,29 +146,14 @@ test("nothing outside the run directories is served, and nothing is written", as
 
 test("an appended stats record reaches the page's event stream; a half-written line waits, a garbled one is skipped", async () => {
   const stats = join(root, "toy", "stats.jsonl");
-  const record = {
-    step: 110,
-    epoch: 2,
-    batch: 10,
-    dLoss: 1,
-    gLoss: 1,
-    dReal: 0.5,
-    dFake: 0.5,
-    gradNormD: 1,
-    gradNormG: 1,
-    lrG: 1e-3,
-    lrD: 1e-3,
-    imagesPerSec: 1,
-    seconds: 1,
-  };
   const { event } = await nextEvent(
     (e) => e.type === "records" && e.run === "toy",
-    () => appendFileSync(stats, `${JSON.stringify(record)}\n`),
+    () => appendFileSync(stats, statsLine(110, { epoch: 2, batch: 10 })),
   );
   assert.deepEqual((event.steps as Record<string, number[]>).step, [110]);
 
   // A line cut off mid-write is not a record yet, and not an error.
-  const text = JSON.stringify({ ...record, step: 120 });
+  const text = statsLine(120).trimEnd();
   appendFileSync(stats, `not json at all\n${text.slice(0, 20)}`);
   await new Promise((r) => setTimeout(r, 600));
   let cols = (await getJson("/api/runs/toy/stats")) as { steps: { step: number[] }; skipped: number };
