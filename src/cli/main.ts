@@ -42,7 +42,7 @@ function help(): string {
 function commandHelp(c: Command): string {
   const lines = Object.entries(c.options).map(([flag, o]) => {
     const value = o.type === "string" ? ` ${flag === "set" ? "PATH=VALUE" : flag.toUpperCase().replace(/-/g, "_")}` : "";
-    return `  --${flag}${value}`.padEnd(30) + o.description;
+    return `${`  --${flag}${value}`.padEnd(29)} ${o.description}`;
   });
   return [`usage: ${c.usage}`, "", c.summary, "", "options:", ...lines, `${"  --help".padEnd(30)}show this help`].join("\n");
 }
