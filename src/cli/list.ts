@@ -13,9 +13,12 @@ export const list = defineCommand({
     const width = Math.max(...Object.keys(presets).map((n) => n.length)) + 2;
     console.log("presets:");
     for (const [name, p] of Object.entries(presets)) console.log(`  ${name.padEnd(width)}${p.description}`);
-    console.log(`\ngenerators:      ${Object.keys(generators).join(", ")}`);
+    console.log("\nlosses:");
+    const lossWidth = Math.max(...Object.keys(losses).map((n) => n.length)) + 2;
+    for (const [name, l] of Object.entries(losses)) console.log(`  ${name.padEnd(lossWidth)}${l.description}`);
+    console.log();
+    console.log(`generators:      ${Object.keys(generators).join(", ")}`);
     console.log(`discriminators:  ${Object.keys(discriminators).join(", ")}`);
-    console.log(`losses:          ${Object.keys(losses).join(", ")}`);
     const shipped = pretrainedNames();
     console.log(`pretrained:      ${shipped.length ? shipped.join(", ") : "none"} (gantry sample --pretrained NAME, gantry train --init NAME)`);
   },

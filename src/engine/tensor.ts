@@ -244,6 +244,9 @@ export class Tensor implements Owned, Disposable {
   leakyRelu(negativeSlope = 0.01): Tensor {
     return wrap(op("aten::leaky_relu").call([this.handle, negativeSlope]));
   }
+  elu(alpha = 1): Tensor {
+    return wrap(op("aten::elu").call([this.handle, alpha, 1, 1]));
+  }
   softplus(beta = 1, threshold = 20): Tensor {
     return wrap(op("aten::softplus").call([this.handle, beta, threshold]));
   }

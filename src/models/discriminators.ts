@@ -1,10 +1,12 @@
 // Discriminator families: data (B, ...dataShape) and, for conditional models, labels (B) to
-// logits (B, 1 + auxClasses). Column 0 is the real/fake logit (D(x) = sigmoid of it); an
-// auxiliary classifier (AC-GAN) adds one logit per class after it.
+// outputs (B, 1 + auxClasses + features). Column 0 is the real/fake logit (D(x) = sigmoid of it),
+// or for an energy model (the autoencoder of BEGAN and EBGAN) its reconstruction error; an
+// auxiliary classifier (AC-GAN) adds one logit per class after it; an embedding the loss may use
+// (EBGAN's pulling-away term) comes last.
 import { z } from "zod";
 import { type Tensor, cat } from "../engine/index.js";
 import { parseWith } from "../util/schema.js";
-import { Module, Linear, LeakyReLU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, init, MinibatchStd } from "../nn/index.js";
+import { Module, Linear, LeakyReLU, ELU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, Unflatten, Upsample, init, MinibatchStd } from "../nn/index.js";
 import { labelVector, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
 
@@ -17,6 +19,14 @@ export abstract class Discriminator extends Module {
   ) {
     super();
     this.auxClasses = auxClassifier ? shape.numClasses : 0;
+  }
+  /** Columns of embedding after the class logits (EBGAN's pulling-away term uses them); 0 for none. */
+  get features(): number {
+    return 0;
+  }
+  /** Whether column 0 is an energy (a reconstruction error, low for real data) rather than a logit. */
+  get energy(): boolean {
+    return false;
   }
   /** Whether it is conditioned on the label as input (CGAN), rather than predicting it (AC-GAN). */
   get takesLabels(): boolean {
@@ -123,5 +133,78 @@ export class DcganDiscriminator extends Discriminator {
       input = cat([x, labelVector(labels, this.shape.numClasses).view(b, this.shape.numClasses, 1, 1).expand(b, this.shape.numClasses, h, w)], 1);
     }
     return this.head.forward(this.net.forward(input)); // (B, 1 + auxClasses)
+  }
+}
+
+export const autoencoderDiscriminatorOptions = z.strictObject({
+  width: z.int().positive().max(4096).default(64).describe("channels of the first convolution (images), or the hidden width (other data)"),
+  code: z.int().positive().max(4096).default(64).describe("size of the embedding between encoder and decoder (BEGAN's h)"),
+  energy: z
+    .enum(["l1", "l2"])
+    .default("l1")
+    .describe("D's output, the reconstruction error per sample: l1, the mean absolute error (BEGAN), or l2, the mean squared error (EBGAN)"),
+});
+export type AutoencoderDiscriminatorOptions = z.input<typeof autoencoderDiscriminatorOptions>;
+
+/**
+ * The energy-based discriminator of BEGAN and EBGAN: an autoencoder whose output is its
+ * reconstruction error, low on what it has learned to see as real. Images go through ELU
+ * convolutions down to 7 or 8 px and back up by nearest upsampling (BEGAN's design); other data
+ * through an MLP. Labels (conditional models) join the encoder's input.
+ */
+export class AutoencoderDiscriminator extends Discriminator {
+  readonly encoder: Sequential;
+  readonly decoder: Sequential;
+  readonly #code: number;
+  readonly #l1: boolean;
+  constructor(shape: ModelShape, options: AutoencoderDiscriminatorOptions = {}) {
+    const o = parseWith(autoencoderDiscriminatorOptions, options, "model.discriminator.options");
+    super(shape, false);
+    const { width: w, code } = o;
+    this.#code = code;
+    this.#l1 = o.energy === "l1";
+    const labels = this.takesLabels ? shape.numClasses : 0;
+    const enc: Module[] = [];
+    const dec: Module[] = [];
+    if (shape.dataShape.length === 3) {
+      const [channels, size] = shape.dataShape;
+      enc.push(new Conv2d(channels + labels, w, 3, { padding: 1 }), new ELU());
+      let ch = w;
+      let res = size;
+      let downs = 0;
+      for (; res > 8 && res % 2 === 0; downs++, res /= 2) {
+        enc.push(new Conv2d(ch, ch + w, 4, { stride: 2, padding: 1 }), new ELU()); // w, 2w, 3w, ... as in BEGAN
+        ch += w;
+      }
+      enc.push(new Flatten(), new Linear(ch * res * res, code));
+      dec.push(new Linear(code, w * res * res), new Unflatten([w, res, res]), new ELU());
+      for (let i = 0; i < downs; i++) dec.push(new Conv2d(w, w, 3, { padding: 1 }), new ELU(), new Upsample(2));
+      dec.push(new Conv2d(w, w, 3, { padding: 1 }), new ELU(), new Conv2d(w, channels, 3, { padding: 1 }));
+    } else {
+      const n = shape.dataShape.reduce((a, b) => a * b, 1);
+      enc.push(new Flatten(), new Linear(n + labels, w), new ELU(), new Linear(w, w), new ELU(), new Linear(w, code));
+      dec.push(new Linear(code, w), new ELU(), new Linear(w, w), new ELU(), new Linear(w, n), new Unflatten(shape.dataShape));
+    }
+    this.encoder = this.child("encoder", new Sequential(...enc));
+    this.decoder = this.child("decoder", new Sequential(...dec));
+  }
+  override get features(): number {
+    return this.#code;
+  }
+  override get energy(): boolean {
+    return true;
+  }
+  forward(x: Tensor, labels?: Tensor): Tensor {
+    let input = x;
+    if (this.takesLabels && labels) {
+      const onehot = labelVector(labels, this.shape.numClasses);
+      const [b, , h, w] = x.shape;
+      input =
+        x.shape.length === 4 ? cat([x, onehot.view(b, this.shape.numClasses, 1, 1).expand(b, this.shape.numClasses, h, w)], 1) : cat([x.flatten(1), onehot], 1);
+    }
+    const code = this.encoder.forward(input); // (B, code)
+    const error = this.decoder.forward(code).sub(x).flatten(1);
+    const energy = (this.#l1 ? error.abs() : error.square()).mean(1, true); // (B, 1)
+    return cat([energy, code], 1); // (B, 1 + code)
   }
 }

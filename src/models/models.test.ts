@@ -15,9 +15,11 @@ const shapes: Record<string, number[][]> = {
   ],
   cnn: [[1, 28, 28]],
 };
-const discriminatorOptions: Record<string, Record<string, unknown>[]> = {
-  mlp: [{}, { spectralNorm: true }],
-  dcgan: [{}, { norm: "layer" }, { norm: "none", spectralNorm: true }],
+/** Per discriminator family: the data shapes it supports, option sets to try, and whether it offers AC-GAN's classifier. */
+const discriminatorCases: Record<string, { shapes: number[][]; options: Record<string, unknown>[]; aux: boolean }> = {
+  mlp: { shapes: shapes.mlp, options: [{}, { spectralNorm: true }], aux: true },
+  dcgan: { shapes: shapes.dcgan, options: [{}, { norm: "layer" }, { norm: "none", spectralNorm: true }], aux: true },
+  autoencoder: { shapes: [[1, 28, 28], [2], [3, 32, 32], [3, 64, 64]], options: [{}, { energy: "l2", code: 8 }], aux: false },
 };
 
 for (const name of Object.keys(generators)) {
@@ -50,20 +52,23 @@ for (const name of Object.keys(generators)) {
 }
 
 for (const name of Object.keys(discriminators)) {
-  for (const dataShape of shapes[name].filter((s) => name !== "dcgan" || s.length === 3)) {
-    for (const options of discriminatorOptions[name]) {
+  const cases = discriminatorCases[name];
+  for (const dataShape of cases.shapes) {
+    for (const options of cases.options) {
       for (const [numClasses, auxClassifier] of [
         [0, false],
         [10, false],
         [10, true],
       ] as const) {
+        if (auxClassifier && !cases.aux) continue;
         test(`discriminator ${name} ${JSON.stringify(options)} for [${dataShape}], classes ${numClasses}${auxClassifier ? " (aux)" : ""}`, () => {
           E.tidy(() => {
-            const D = buildDiscriminator({ name, options: { ...options, auxClassifier } }, { dataShape, latentDim: 16, numClasses });
+            const D = buildDiscriminator({ name, options: { ...options, ...(auxClassifier && { auxClassifier }) } }, { dataShape, latentDim: 16, numClasses });
             const labels = numClasses ? E.randint(0, 10, [5]) : undefined;
             const out = D.forward(E.randn([5, ...dataShape]), labels);
-            assert.deepEqual(out.shape, [5, 1 + (auxClassifier ? 10 : 0)]);
+            assert.deepEqual(out.shape, [5, 1 + (auxClassifier ? 10 : 0) + D.features]);
             assert.equal(D.takesLabels, numClasses > 0 && !auxClassifier);
+            if (D.energy) assert.ok(out.narrow(1, 0, 1).min().item() >= 0, "an energy is a reconstruction error, never negative");
             out.sum().backward();
             assert.ok(
               D.parameters().every((p) => p.grad !== null),

@@ -22,6 +22,12 @@ export class PackedDiscriminator extends Discriminator {
     super(shape, false);
     this.inner = this.child("inner", inner);
   }
+  override get features(): number {
+    return this.inner.features;
+  }
+  override get energy(): boolean {
+    return this.inner.energy;
+  }
   forward(x: Tensor): Tensor {
     const [b, first, ...rest] = x.shape;
     // (B, C, ...) -> (B / m, m * C, ...): consecutive samples form a pack.

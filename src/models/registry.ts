@@ -11,7 +11,15 @@ import {
   type Generator,
   type ModelShape,
 } from "./generators.js";
-import { MlpDiscriminator, DcganDiscriminator, mlpDiscriminatorOptions, dcganDiscriminatorOptions, type Discriminator } from "./discriminators.js";
+import {
+  MlpDiscriminator,
+  DcganDiscriminator,
+  AutoencoderDiscriminator,
+  mlpDiscriminatorOptions,
+  dcganDiscriminatorOptions,
+  autoencoderDiscriminatorOptions,
+  type Discriminator,
+} from "./discriminators.js";
 import { ConfigError } from "../errors.js";
 
 interface Family<M> {
@@ -33,6 +41,11 @@ export const generators = {
 export const discriminators = {
   mlp: { description: "the tutorial's MLP", options: mlpDiscriminatorOptions, build: (shape, o) => new MlpDiscriminator(shape, o) },
   dcgan: { description: "DCGAN's strided convolutions", options: dcganDiscriminatorOptions, build: (shape, o) => new DcganDiscriminator(shape, o) },
+  autoencoder: {
+    description: "an autoencoder whose output is its reconstruction error: the energy model of BEGAN and EBGAN (losses began, ebgan)",
+    options: autoencoderDiscriminatorOptions,
+    build: (shape, o) => new AutoencoderDiscriminator(shape, o),
+  },
 } satisfies Record<string, Family<Discriminator>>;
 
 export type GeneratorName = keyof typeof generators;

@@ -12,6 +12,7 @@ export {
   Dropout,
   ReLU,
   LeakyReLU,
+  ELU,
   Tanh,
   Sigmoid,
   Flatten,

@@ -237,6 +237,17 @@ export class LeakyReLU extends Module {
     return `nn.LeakyReLU(${this.negativeSlope})`;
   }
 }
+export class ELU extends Module {
+  constructor(readonly alpha = 1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.elu(this.alpha);
+  }
+  override torch(): string {
+    return `nn.ELU(${this.alpha})`;
+  }
+}
 export class Tanh extends Module {
   override torch(): string {
     return "nn.Tanh()";

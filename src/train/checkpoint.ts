@@ -22,6 +22,8 @@ export interface TrainingState {
   /** The factor on both learning rates after rollbacks (1 before any), and how many there were. */
   lrScale: number;
   rollbacks: number;
+  /** Numbers the loss carries from step to step (BEGAN's k); {} for most losses. */
+  lossState: Record<string, number>;
   /** libtorch's RNG state per device when the checkpoint was written. */
   rng: Record<string, Uint8Array>;
   tensors: {
@@ -42,6 +44,7 @@ interface Meta {
   position: LoaderPosition;
   lrScale?: number;
   rollbacks?: number;
+  lossState?: Record<string, number>;
   rng: Record<string, string>;
   optG: Omit<OptimizerState, "tensors">;
   optD: Omit<OptimizerState, "tensors">;
@@ -77,6 +80,7 @@ export function saveCheckpoint(dir: string, state: Omit<TrainingState, "rng">, k
     position: state.position,
     lrScale: state.lrScale,
     rollbacks: state.rollbacks,
+    lossState: state.lossState,
     rng: Object.fromEntries(Object.entries(getRngState()).map(([d, s]) => [d, Buffer.from(s).toString("base64")])),
     optG: { hyper: optG.hyper, steps: optG.steps },
     optD: { hyper: optD.hyper, steps: optD.steps },
@@ -179,11 +183,18 @@ export function loadCheckpoint(path: string): TrainingState {
     config: meta.config,
     lrScale: typeof meta.lrScale === "number" && meta.lrScale > 0 ? meta.lrScale : 1,
     rollbacks: Number.isSafeInteger(meta.rollbacks) ? (meta.rollbacks as number) : 0,
+    lossState: lossStateOf(meta.lossState),
     rng,
     tensors: { G: pick(tensors, "G"), D: pick(tensors, "D"), G_ema: Object.keys(ema).length ? ema : null, fixed: pick(tensors, "fixed") },
     optG: { ...meta.optG, tensors: pick(tensors, "optG") },
     optD: { ...meta.optD, tensors: pick(tensors, "optD") },
   };
+}
+
+/** A checkpoint's loss state: its finite numbers; {} when absent (most losses, older checkpoints). */
+function lossStateOf(value: unknown): Record<string, number> {
+  if (typeof value !== "object" || value === null) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1])));
 }
 
 /** Frees every tensor a loaded TrainingState holds. */

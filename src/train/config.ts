@@ -67,7 +67,20 @@ export const configSchema = z.strictObject({
         .describe("the adversarial loss")
         .meta({ flag: "loss" }),
       realLabel: z.number().gt(0).lte(1).default(1).describe("D's target for real data: 1, or 0.9 for one-sided label smoothing"),
-      penaltyWeight: rate.nullable().default(null).describe("WGAN-GP's lambda or R1's gamma; null for the loss's default (10)"),
+      penaltyWeight: rate
+        .nullable()
+        .default(null)
+        .describe(
+          "the gradient penalty's weight: WGAN-GP's and DRAGAN's lambda, R1's gamma (default 10), WGAN-div's k (default 2); null for the loss's default",
+        ),
+      gamma: z
+        .number()
+        .gt(0)
+        .lte(1)
+        .default(0.5)
+        .describe("BEGAN's diversity ratio: the fake/real reconstruction-error balance it holds (lower: sharper, less diverse)"),
+      margin: z.number().positive().finite().default(1).describe("EBGAN's margin m: D pushes fakes' energy up to m"),
+      pullAway: z.number().nonnegative().finite().default(0.1).describe("EBGAN's pulling-away term weight in G's loss; 0 for off"),
       auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
       penaltyEvery: positiveInt
         .max(1000)

@@ -66,7 +66,15 @@ export function createGan(from: string | ConfigOverrides): Gan {
   if (shape.numClasses === 0 && D.auxClasses > 0) {
     throw new ConfigError([{ path: "model.discriminator.options.auxClassifier", message: "needs model.conditional: true" }]);
   }
-  const loss = buildLoss(config.loss.name, { realLabel: config.loss.realLabel, penaltyWeight: config.loss.penaltyWeight ?? undefined });
+  const { name, realLabel, penaltyWeight, gamma, margin, pullAway } = config.loss;
+  const loss = buildLoss(name, { realLabel, penaltyWeight: penaltyWeight ?? undefined, gamma, margin, pullAway });
+  if (Boolean(loss.energy) !== D.energy) {
+    throw new ConfigError([
+      loss.energy
+        ? { path: "model.discriminator.name", message: `loss ${name} needs an energy model as D: set it to autoencoder` }
+        : { path: "loss.name", message: `the autoencoder discriminator outputs an energy, which only the began and ebgan losses read; got ${name}` },
+    ]);
+  }
   return { config, shape, G, D, loss };
 }
 

@@ -61,11 +61,13 @@ export function statsLog(): TrainerHook {
         lrD: trainer.optD.lr,
         imagesPerSec: itPerSec * trainer.gan.config.train.batchSize,
         seconds,
+        ...(s.stats.beganK !== undefined && { beganK: s.stats.beganK, convergence: s.stats.convergence }),
       };
       appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
       const g = s.gLoss === null ? "n/a (no G step yet)" : s.gLoss.toFixed(4);
+      const m = record.convergence === undefined ? "" : `, M: ${record.convergence.toFixed(4)}, k: ${record.beganK?.toFixed(4)}`;
       trainer.progress.line(
-        `Epoch [${s.epoch}/${trainer.epochs}], Step [${s.batch}/${trainer.data.batchesPerEpoch}], D_loss: ${s.dLoss.toFixed(4)}, G_loss: ${g}`,
+        `Epoch [${s.epoch}/${trainer.epochs}], Step [${s.batch}/${trainer.data.batchesPerEpoch}], D_loss: ${s.dLoss.toFixed(4)}, G_loss: ${g}${m}`,
       );
       trainer.emit("log", record);
     },

@@ -50,6 +50,47 @@ const mnist: Record<string, Preset> = {
       train: { epochs: 20 },
     },
   },
+  "mnist-ragan": {
+    description:
+      "relativistic average GAN (RaSGAN, Jolicoeur-Martineau 2018): D asks whether real is more realistic than the average fake; DCGAN nets, Adam 2e-4 (0.5, 0.999)",
+    overrides: { model: dcgan, loss: { name: "ragan" }, train: { epochs: 20 } },
+  },
+  "mnist-ralsgan": {
+    description: "relativistic average least squares (RaLSGAN, Jolicoeur-Martineau 2018) on DCGAN nets",
+    overrides: { model: dcgan, loss: { name: "ralsgan" }, train: { epochs: 20 } },
+  },
+  "mnist-dragan": {
+    description: "DRAGAN (Kodali et al. 2017): a gradient penalty (lambda 10) around the real data; no BatchNorm in D, Adam 1e-4 (0.5, 0.9)",
+    overrides: {
+      model: { generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { norm: "layer" } } },
+      loss: { name: "dragan" },
+      train: { lrG: 1e-4, lrD: 1e-4, betas: [0.5, 0.9], epochs: 20 },
+    },
+  },
+  "mnist-wgan-div": {
+    description: "WGAN-div (Wu et al. 2018): Wasserstein divergence, k 2, p 6, n_critic 5, Adam 2e-4 (0.5, 0.999), no BatchNorm in the critic",
+    overrides: {
+      model: { generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { norm: "layer" } } },
+      loss: { name: "wgan-div" },
+      train: { nCritic: 5, epochs: 20 },
+    },
+  },
+  "mnist-began": {
+    description: "BEGAN (Berthelot et al. 2017): an autoencoder D with L1 energy, gamma 0.5, k by proportional control, z of 64, Adam 1e-4 (0.5, 0.999)",
+    overrides: {
+      model: { latentDim: 64, generator: { name: "dcgan" }, discriminator: { name: "autoencoder", options: { energy: "l1", code: 64 } } },
+      loss: { name: "began", gamma: 0.5 },
+      train: { lrG: 1e-4, lrD: 1e-4, epochs: 20 },
+    },
+  },
+  "mnist-ebgan": {
+    description: "EBGAN (Zhao et al. 2017): an autoencoder D with squared-error energy, margin 1, the pulling-away term 0.1 in G's loss",
+    overrides: {
+      model: { generator: { name: "dcgan" }, discriminator: { name: "autoencoder", options: { energy: "l2", code: 64 } } },
+      loss: { name: "ebgan", margin: 1, pullAway: 0.1 },
+      train: { epochs: 20 },
+    },
+  },
 };
 
 const toy = (dataset: "ring8" | "grid25"): Preset => ({

@@ -5,6 +5,7 @@
 import { type Tensor, cat, crossEntropy, noGrad, stack } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
 import { type Adam, type EMA, clipGradNorm, clipWeights } from "../optim/index.js";
+import type { Discriminator } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import type { DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
@@ -28,9 +29,10 @@ export interface StepResult {
   stats: Partial<StepStats>;
 }
 
-/** D's output column 0 is the adversarial logit; the rest are class logits (AC-GAN). */
+/** D's output column 0 is the adversarial logit (or energy); then class logits (AC-GAN); then an embedding (EBGAN). */
 const adversarial = (out: Tensor) => out.narrow(1, 0, 1);
-const classes = (out: Tensor) => out.narrow(1, 1, out.shape[1] - 1);
+const classes = (out: Tensor, D: Discriminator) => out.narrow(1, 1, D.auxClasses);
+const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 1 + D.auxClasses, D.features) : undefined);
 
 export class AdversarialStep {
   /** Real and fake go through D as one batch, unless BatchNorm would mix their statistics. */
@@ -58,6 +60,7 @@ export class AdversarialStep {
     const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);
     const fake = G.forward(z, fakeLabels); // (B, ...dataShape)
     const { dLoss, realOut, fakeOut } = this.#updateD(real, labels, fake, fakeLabels, at, at.step, at.logging ? stats : null);
+    loss.afterDiscriminator?.(adversarial(realOut).detach(), adversarial(fakeOut).detach());
 
     // 2. Update G: maximize log D(G(z)), once every nCritic D steps
     let gLoss: Tensor | null = null;
@@ -75,8 +78,13 @@ export class AdversarialStep {
       const freeze = config.train.loop === "fast";
       if (freeze) for (const p of D.parameters()) p.requiresGrad = false;
       const out = D.forward(this.#view(gFake, at), gLabels);
-      let g = loss.generator(adversarial(out));
-      if (D.auxClasses > 0) g = g.add(crossEntropy(classes(out), gLabels!).mul(config.loss.auxWeight));
+      // RaGAN's G compares with D on real data: this step's outputs, unless D has moved since.
+      const realNow = () =>
+        config.train.loop === "fast" && config.train.nCritic === 1 && !config.train.unrolledSteps
+          ? adversarial(realOut).detach()
+          : noGrad(() => adversarial(D.forward(this.#view(real, at), labels)));
+      let g = loss.generator(adversarial(out), { real: loss.relativistic ? realNow() : undefined, features: features(out, D) });
+      if (D.auxClasses > 0) g = g.add(crossEntropy(classes(out, D), gLabels!).mul(config.loss.auxWeight));
       this.optG.zeroGrad();
       g.backward();
       if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
@@ -90,6 +98,7 @@ export class AdversarialStep {
       const score = (out: Tensor) => noGrad(() => (loss.probabilistic ? adversarial(out).sigmoid() : adversarial(out)).mean().item());
       stats.dReal = score(realOut);
       stats.dFake = score(fakeOut);
+      Object.assign(stats, loss.logged?.());
     }
     // One read of both losses: on a GPU each read waits for the device.
     if (!gLoss) return { dLoss: dLoss.item(), gLoss: null, gStep: false, stats };
@@ -132,7 +141,7 @@ export class AdversarialStep {
     const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), at, labels, fakeLabels);
     let dLoss = loss.discriminator(adversarial(realOut), adversarial(fakeOut));
     if (D.auxClasses > 0) {
-      const aux = (out: Tensor, y: Tensor) => crossEntropy(classes(out), y).mul(config.loss.auxWeight);
+      const aux = (out: Tensor, y: Tensor) => crossEntropy(classes(out, D), y).mul(config.loss.auxWeight);
       dLoss = dLoss.add(aux(realOut, labels!)).add(aux(fakeOut, fakeLabels!));
     }
     const every = config.loss.penaltyEvery;

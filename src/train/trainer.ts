@@ -47,6 +47,9 @@ export interface StepStats {
   lrD: number;
   imagesPerSec: number;
   seconds: number;
+  /** BEGAN: the equilibrium control k_t and the convergence measure M (lower is better). */
+  beganK?: number;
+  convergence?: number;
 }
 
 export interface TrainerEvents {
@@ -260,6 +263,7 @@ export class Trainer {
     this.#lastGLoss = state.lastGLoss;
     this.#lrScale = state.lrScale;
     this.#rollbacks = state.rollbacks;
+    this.gan.loss.loadState?.(state.lossState);
     this.data.seek(state.position);
     setRngState(state.rng);
     disposeState(state);
@@ -486,6 +490,7 @@ export class Trainer {
         position: this.data.position,
         lrScale: this.#lrScale,
         rollbacks: this.#rollbacks,
+        lossState: this.gan.loss.saveState?.() ?? {},
         config,
         tensors: {
           G: G.stateDict(),

@@ -1,0 +1,95 @@
+// One contract for every member of the zoo, as hono runs one suite over all its routers: each
+// preset, for a few steps on tiny data, must give finite losses, resume exactly, export and sample,
+// round-trip its config, and keep the data-shape contract (G makes what the dataset yields, D
+// answers one row per sample or pack). A new variant is a registry entry and a preset; this suite
+// then covers it with no change here.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as E from "../engine/index.js";
+import { createGan, sampleLatent, loadGenerator, validate, Trainer, type DeepPartial, type GanConfig } from "./index.js";
+import { presets } from "./presets.js";
+import { dataShapeOf } from "../data/registry.js";
+import { silentProgress, tinyFashion, tinyFolder } from "../../test/helpers.js";
+
+const fashionDir = tinyFashion();
+const folderDir = tinyFolder();
+
+/** The preset at a tiny budget: 6 D steps of 8 (n_critic 5 presets reach a G step), a checkpoint at 3. */
+function tiny(preset: string, steps: number): DeepPartial<GanConfig> {
+  const data = preset.startsWith("fashion-")
+    ? { dataset: "fashion-mnist" as const, dataDir: fashionDir }
+    : preset.startsWith("folder-")
+      ? { dataset: "folder" as const, dataDir: folderDir, imageSize: 32 as const }
+      : undefined;
+  return { preset, ...(data && { data }), train: { steps, batchSize: 8 }, log: { every: 1, checkpointEvery: 3, evalEvery: 0 } };
+}
+
+async function train(runDir: string, config: DeepPartial<GanConfig>, resume = false): Promise<Trainer> {
+  const trainer = await Trainer.create(createGan(config), { runDir, resume, progress: silentProgress() });
+  await trainer.run();
+  return trainer;
+}
+
+const records = (runDir: string) =>
+  readFileSync(join(runDir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { step: number; dLoss: number; gLoss: number | null });
+
+for (const preset of Object.keys(presets)) {
+  test(`${preset}: finite losses, exact resume, export and sample, config round trip, data shapes`, async () => {
+    const root = mkdtempSync(join(tmpdir(), `gantry-zoo-${preset}-`));
+    const [whole, parts] = [join(root, "whole"), join(root, "parts")];
+
+    const trainer = await train(whole, tiny(preset, 6));
+    const { gan } = trainer;
+    const stats = records(whole);
+    assert.equal(stats.length, 6);
+    for (const r of stats) {
+      assert.ok(Number.isFinite(r.dLoss), `step ${r.step}: D's loss ${r.dLoss}`);
+      assert.ok(r.gLoss === null || Number.isFinite(r.gLoss), `step ${r.step}: G's loss ${r.gLoss}`);
+    }
+    assert.ok(
+      stats.some((r) => r.gLoss !== null),
+      "G was updated at least once",
+    );
+
+    // The data-shape contract: what the dataset yields, G makes, and D reads.
+    const { dataShape } = dataShapeOf(gan.config.data);
+    E.tidy(() => {
+      assert.deepEqual(trainer.data.next().images.shape.slice(1), dataShape, "the data's samples have the dataset's declared shape");
+      const { z, labels } = sampleLatent(gan.shape, 8);
+      const fake = E.noGrad(() => gan.G.forward(z, labels));
+      assert.deepEqual(fake.shape, [8, ...dataShape], "G makes samples of the data's shape");
+      const out = E.noGrad(() => gan.D.forward(fake, labels));
+      assert.deepEqual(out.shape, [8 / gan.config.model.pack, 1 + gan.D.auxClasses + gan.D.features], "D: one row per sample (or pack)");
+    });
+    trainer.dispose();
+
+    // The config round trip: what config.json holds validates back to the same config.
+    const saved = JSON.parse(readFileSync(join(whole, "config.json"), "utf8")) as unknown;
+    assert.deepEqual(validate(saved), gan.config);
+    assert.deepEqual(validate(JSON.parse(JSON.stringify(gan.config))), gan.config);
+
+    // Exact resume: stopped at 3 and resumed to 6, the same losses and the same generator.
+    (await train(parts, tiny(preset, 3))).dispose();
+    (await train(parts, tiny(preset, 6), true)).dispose();
+    assert.deepEqual(
+      records(parts).map((r) => [r.step, r.dLoss, r.gLoss]),
+      stats.map((r) => [r.step, r.dLoss, r.gLoss]),
+    );
+    assert.deepEqual(readFileSync(join(parts, "generator.safetensors")), readFileSync(join(whole, "generator.safetensors")));
+
+    // Export and sample: the exported generator alone makes finite samples of the data's shape.
+    const { card, sample } = loadGenerator(whole);
+    assert.equal(card.preset, preset);
+    E.tidy(() => {
+      const { samples } = sample(3);
+      assert.deepEqual(samples.shape, [3, ...dataShape]);
+      assert.ok(Number.isFinite(samples.abs().sum().item()));
+    });
+  });
+}
