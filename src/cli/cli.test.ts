@@ -95,7 +95,10 @@ test("bad flags and values exit 2 with a message naming the field", () => {
     [["train", "--config", join(dir, "bad.json")], /^(?=[\s\S]*train\.batchSize: must be > 0, got -3)(?=[\s\S]*train\.optimiser: unknown field)/],
     [["train", "--config", join(dir, "broken.json")], /broken\.json is not valid JSON/],
     [["train", "--config", join(dir, "missing.json")], /cannot read .*missing\.json \(ENOENT\)/],
-    [["train", "--data-dir", dir, "--steps", "1"], new RegExp(`${dir}: no mnist train data there: expected train-images-idx3-ubyte`)],
+    [
+      ["train", "--data-dir", dir, "--steps", "1", "--out", join(dir, "never")],
+      new RegExp(`${dir}: no mnist train data there: expected train-images-idx3-ubyte`),
+    ],
     [["train", "--resume", join(dir, "nothing")], /--resume: .*nothing does not exist/],
     [["train", "--device", "cuda", "--steps", "1", "--out", join(dir, "r")], /cuda|device/],
     [["sample", "--out", "x.png"], /--run\/--generator\/--pretrained: give exactly one of --run RUN_DIR, --generator FILE and --pretrained NAME/],
@@ -108,4 +111,5 @@ test("bad flags and values exit 2 with a message naming the field", () => {
     assert.match(r.err, pattern, `gantry ${args.join(" ")}`);
     assert.doesNotMatch(r.err, /^\s+at /m, "no stack trace for a user error");
   }
+  assert.ok(!existsSync(join(dir, "never")), "a run whose data would not open leaves no empty run directory");
 });

@@ -9,7 +9,7 @@
 //   RUN_DIR/checkpoints/       step-NNNNNNNN.safetensors, the newest log.keepCheckpoints
 //   RUN_DIR/generator.*        the exported generator, at the end
 //   RUN_DIR/status.json        running, finished, stopped or failed, for watchers (gantry dash)
-import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, keep, noGrad, stack, tidy, resolveDevice, zeros, setRngState } from "../engine/index.js";
 import { Adam, EMA, LRScheduler } from "../optim/index.js";
@@ -135,6 +135,7 @@ export class Trainer {
     assertBatchFits(gan);
     if (options.resume && !existsSync(join(runDir, "config.json")))
       throw new ConfigError([{ path: "--resume", message: `${runDir} is not a gantry run directory (no config.json)` }]);
+    const existed = existsSync(runDir);
     makeDir(runDir);
     const release = lockRunDir(runDir, log);
     let trainer: Trainer;
@@ -147,6 +148,8 @@ export class Trainer {
       else trainer.#start();
     } catch (err) {
       release();
+      // A run that never started (its data would not open, say) leaves no empty directory behind.
+      if (!existed) rmSync(runDir, { recursive: true, force: true });
       throw err;
     }
     trainer.#releaseLock = release;
