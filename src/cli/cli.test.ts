@@ -19,15 +19,21 @@ for (const preset of Object.keys(presets)) {
     const dir = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "run");
     const data = preset.startsWith("fashion-") ? ["--data-dir", tinyFashion()] : preset.startsWith("folder-") ? ["--data-dir", tinyFolder()] : [];
     ok("train", "--preset", preset, "--steps", "2", "--batch-size", "8", "--out", dir, ...data);
-    for (const f of ["config.json", "reals.png", "generator.safetensors", "generator.json", "checkpoints/step-00000002.safetensors"]) {
+    const text = presets[preset].overrides.model?.generator?.name === "seq-resnet";
+    for (const f of ["config.json", text ? "reals.txt" : "reals.png", "generator.safetensors", "generator.json", "checkpoints/step-00000002.safetensors"]) {
       assert.ok(existsSync(join(dir, f)), `${preset}: ${f} missing`);
     }
     const resumed = ok("train", "--resume", dir, "--steps", "3");
     assert.match(resumed, /resumed .* at step 2/);
     assert.ok(existsSync(join(dir, "checkpoints", "step-00000003.safetensors")));
-    ok("sample", "--run", dir, "--count", "4", "--out", join(dir, "grid.png"));
-    assert.ok(isPng(join(dir, "grid.png")));
     const card = JSON.parse(readFileSync(join(dir, "generator.json"), "utf8"));
+    if (card.vocabulary) {
+      ok("sample", "--run", dir, "--count", "4", "--out", join(dir, "samples.txt"));
+      assert.equal(readFileSync(join(dir, "samples.txt"), "utf8").split("\n").length, 5, "four lines of text");
+    } else {
+      ok("sample", "--run", dir, "--count", "4", "--out", join(dir, "grid.png"));
+      assert.ok(isPng(join(dir, "grid.png")));
+    }
     assert.equal(card.steps, 3);
     if (card.dataShape.length === 3 && card.dataShape[0] === 1) {
       const out = join(dir, "s-images-idx3-ubyte.gz");

@@ -6,7 +6,8 @@ import { type Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
 import { datasetNames, datasetOf } from "../data/registry.js";
 import { assertSamplesFit } from "../train/memory.js";
-import { evaluate, formatReport, toyModeStats, trainClassifier } from "../metrics/index.js";
+import { evaluate, evaluateText, formatReport, formatTextReport, toyModeStats, trainClassifier } from "../metrics/index.js";
+import { decodeSequences } from "../data/text.js";
 import { ConfigError } from "../errors.js";
 import { labelsPath, generatorFromFlags, generatorOptions } from "./sample.js";
 
@@ -28,7 +29,8 @@ function idxImages(path: string): Tensor {
 const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 
 export const evalCommand = defineCommand({
-  summary: "score generated images with gantry's classifier: FID, KID, IS, precision/recall, density/coverage, modes",
+  summary:
+    "score a generator: images with gantry's classifier (FID, KID, IS, precision/recall, density/coverage), toy modes, or text (n-gram JSD, memorized, novel)",
   usage: "gantry eval --run RUN_DIR | --generator FILE | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
   options: {
     ...generatorOptions,
@@ -49,7 +51,19 @@ export const evalCommand = defineCommand({
     let dataset = values.dataset ?? loaded?.card.dataset ?? "mnist";
     if (!datasetNames.includes(dataset as never))
       throw new ConfigError([{ path: "--dataset", message: `unknown dataset '${dataset}': expected one of ${scored().join(", ")}` }]);
-    const toy = datasetOf(dataset).toy;
+    const entry = datasetOf(dataset);
+    if (entry.corpus && loaded) {
+      const data = loaded.card.data;
+      if (!data)
+        throw new ConfigError([
+          { path: "--run", message: "this text generator's card does not say which data it was trained on (card.data); retrain or re-export it" },
+        ]);
+      const texts = tidy(() => decodeSequences(loaded.sample(count).samples, loaded.shape.vocabulary!));
+      const report = evaluateText(texts, entry.corpus(data as never), dataset);
+      console.log(values.json ? JSON.stringify(report) : formatTextReport(report));
+      return;
+    }
+    const toy = entry.toy;
     if (toy && loaded) {
       const stats = tidy(() => toyModeStats(loaded.sample(count).samples, toy));
       const out = { dataset, ...stats, fid: null, kid: null };

@@ -203,7 +203,7 @@ test("shapes are checked before the work starts: IDX images of the wrong size fo
   writeIdx(join(data, "train-labels-idx1-ubyte"), { data: new Uint8Array(16), shape: [16] });
   userError(
     ["train", ...tiny, "--steps", "1", "--data-dir", data, "--out", join(data, "r")],
-    /its images have shape 1x10x10 \(CxHxW\), but mnist models expect 1x28x28/,
+    /its samples have shape 1x10x10, but mnist models expect 1x28x28/,
   );
   userError(["eval", "--samples", join(data, "train-images-idx3-ubyte")], /holds 10x10 images; the classifiers score 28x28 images/);
 });

@@ -4,7 +4,7 @@ import { numberFlag, requireDir } from "./command.js";
 import { type Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
 import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
-import { saveSamples } from "../train/samples.js";
+import { saveSamples, samplesText } from "../train/samples.js";
 import { loadGenerator, type LoadedGenerator } from "../train/export.js";
 import { generatorOfRun, loadPretrainedGenerator } from "../train/index.js";
 import { ConfigError } from "../errors.js";
@@ -59,25 +59,43 @@ export function labelsPath(out: string): string {
 }
 
 export const sample = defineCommand({
-  summary: "write N samples from a trained generator as a PNG grid or an IDX file",
-  usage: "gantry sample --run RUN_DIR | --generator FILE | --pretrained NAME [--count N] [--format png|idx] --out PATH [--class K]",
+  summary: "write N samples from a trained generator as a PNG grid or an IDX file; for text, print them or write them a line each",
+  usage: "gantry sample --run RUN_DIR | --generator FILE | --pretrained NAME [--count N] [--format png|idx|txt] --out PATH [--class K]",
   options: {
     ...source,
     count: { type: "string" as const, description: "how many samples; default 64" },
-    format: { type: "string" as const, description: "png (a grid) or idx (28x28 uint8 images, .gz to compress); default png" },
-    out: { type: "string" as const, description: "the file to write" },
+    format: {
+      type: "string" as const,
+      description: "png (a grid), idx (28x28 uint8 images, .gz to compress) or txt (text, a sample a line); default txt for text, else png",
+    },
+    out: { type: "string" as const, description: "the file to write; for text, leave it out to print the samples" },
   },
   run(values) {
-    const format = values.format ?? "png";
-    if (format !== "png" && format !== "idx") throw new ConfigError([{ path: "--format", message: `must be png or idx, got '${format}'` }]);
-    if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
+    if (values.format !== undefined && !["png", "idx", "txt"].includes(values.format))
+      throw new ConfigError([{ path: "--format", message: `must be png, idx or txt, got '${values.format}'` }]);
     const count = numberFlag(values, "count", { integer: true, min: 1 }) ?? 64;
     const loaded = openGenerator(values);
+    const format = values.format ?? (loaded.shape.vocabulary ? "txt" : "png");
+    if ((format === "txt") !== Boolean(loaded.shape.vocabulary))
+      throw new ConfigError([
+        {
+          path: "--format",
+          message: loaded.shape.vocabulary ? `this generator makes text: use --format txt` : "txt is for text generators; this one makes images or points",
+        },
+      ]);
+    if (!values.out && format !== "txt") throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
     assertSamplesFit(loaded.G, loaded.shape, count);
     const classLabel = classFlag(values, loaded);
     const { out } = values;
     tidy(() => {
       const { samples, labels } = loaded.sample(count, { classLabel });
+      if (format === "txt") {
+        if (!out) return void process.stdout.write(samplesText(samples, loaded.shape.vocabulary!));
+        saveSamples(out, samples, loaded.shape);
+        console.log(`wrote ${count} samples to ${out}`);
+        return;
+      }
+      if (!out) return;
       if (format === "png") {
         saveSamples(out, samples, loaded.shape);
         console.log(`wrote ${count} samples to ${out}`);

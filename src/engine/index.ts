@@ -26,6 +26,7 @@ export {
   embedding,
   pad,
   linear,
+  conv1d,
   conv2d,
   convTranspose2d,
   batchNorm,

@@ -3,3 +3,4 @@ export { FeatureClassifier, loadClassifier, trainClassifier, classifierPath, ima
 export { frechetDistance, kernelInceptionDistance, inceptionScore, precisionRecall, densityCoverage, meanCov } from "./scores.js";
 export { modeStats, toyModeStats, type ModeStats, type ToyModeStats } from "./modes.js";
 export { evaluate, formatReport, realData, memorizedFraction, type EvalReport, type Scores } from "./evaluate.js";
+export { textScores, evaluateText, formatTextReport, ngramModel, ngramCounts, jsd, type TextScores, type TextReport } from "./text.js";

@@ -25,6 +25,8 @@ export interface ModelShape {
   dataShape: number[];
   latentDim: number;
   numClasses: number;
+  /** For text: the characters by one-hot index (index 0 is padding). */
+  vocabulary?: string;
 }
 
 export abstract class Generator extends Module {
@@ -32,6 +34,8 @@ export abstract class Generator extends Module {
     super();
   }
   abstract override forward(z: Tensor, labels?: Tensor): Tensor;
+  /** Told how far training has gone (0 to 1) before each step, for what anneals (a Gumbel temperature); most ignore it. */
+  schedule(_progress: number): void {}
 }
 
 export const mlpGeneratorOptions = z.strictObject({

@@ -20,6 +20,7 @@ import {
   autoencoderDiscriminatorOptions,
   type Discriminator,
 } from "./discriminators.js";
+import { SeqResnetGenerator, SeqResnetDiscriminator, seqGeneratorOptions, seqDiscriminatorOptions } from "./sequence.js";
 import { ConfigError } from "../errors.js";
 
 interface Family<M> {
@@ -36,11 +37,21 @@ export const generators = {
     build: (shape, o) => new DcganGenerator(shape, o),
   },
   cnn: { description: "the tutorial's CNN: upsample and convolve", options: cnnGeneratorOptions, build: (shape, o) => new CnnGenerator(shape, o) },
+  "seq-resnet": {
+    description: "for text: residual 1-D convolutions to a softmax (or Gumbel-softmax sample) per character (Gulrajani et al. 2017)",
+    options: seqGeneratorOptions,
+    build: (shape, o) => new SeqResnetGenerator(shape, o),
+  },
 } satisfies Record<string, Family<Generator>>;
 
 export const discriminators = {
   mlp: { description: "the tutorial's MLP", options: mlpDiscriminatorOptions, build: (shape, o) => new MlpDiscriminator(shape, o) },
   dcgan: { description: "DCGAN's strided convolutions", options: dcganDiscriminatorOptions, build: (shape, o) => new DcganDiscriminator(shape, o) },
+  "seq-resnet": {
+    description: "for text: residual 1-D convolutions over one-hot characters (Gulrajani et al. 2017)",
+    options: seqDiscriminatorOptions,
+    build: (shape, o) => new SeqResnetDiscriminator(shape, o),
+  },
   autoencoder: {
     description: "an autoencoder whose output is its reconstruction error: the energy model of BEGAN and EBGAN (losses began, ebgan)",
     options: autoencoderDiscriminatorOptions,

@@ -2,6 +2,7 @@
 export { Module } from "./module.js";
 export {
   Linear,
+  Conv1d,
   Conv2d,
   ConvTranspose2d,
   BatchNorm1d,

@@ -3,6 +3,7 @@
 import {
   type Tensor,
   linear,
+  conv1d,
   conv2d,
   convTranspose2d,
   batchNorm,
@@ -62,6 +63,29 @@ export interface ConvOptions {
   stride?: Pair;
   padding?: Pair;
   bias?: boolean;
+}
+
+/** (B, in, L) -> (B, out, L'): the sequence models' convolution. */
+export class Conv1d extends Module {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: { stride?: number; padding?: number; bias?: boolean } = {},
+  ) {
+    super();
+    this.param("weight", empty([outChannels, inChannels, kernelSize]));
+    if (options.bias ?? true) this.param("bias", empty([outChannels]));
+    resetLinearLike(this, inChannels * kernelSize);
+  }
+  forward(x: Tensor): Tensor {
+    const bias = this.hasParam("bias") ? this.tensor("bias") : null;
+    return conv1d(x, this.tensor("weight"), bias, { stride: this.options.stride, padding: this.options.padding });
+  }
+  override torch(): string {
+    const { stride = 1, padding = 0 } = this.options;
+    return `nn.Conv1d(${this.inChannels}, ${this.outChannels}, ${this.kernelSize}, stride=${stride}, padding=${padding}, bias=${py(this.hasParam("bias"))})`;
+  }
 }
 
 /** (B, in, H, W) -> (B, out, H', W'). */

@@ -53,10 +53,9 @@ export async function openDataSource(config: GanConfig, log: (m: string) => void
   const data = opened.dataset;
   const expected = dataShapeOf(config.data).dataShape;
   if (data.imageShape.join("x") !== expected.join("x")) {
-    throw new DataError(
-      `${data.source}: its images have shape ${data.imageShape.join("x")} (CxHxW), but ${config.data.dataset} models expect ${expected.join("x")}`,
-    );
+    throw new DataError(`${data.source}: its samples have shape ${data.imageShape.join("x")}, but ${config.data.dataset} models expect ${expected.join("x")}`);
   }
   const loader = new DataLoader(data, { batchSize, seed, device });
-  return Object.assign(loader, { description: `${data.name} (${data.length} images from ${data.source})` });
+  const what = dataShapeOf(config.data).vocabulary ? "items" : "images";
+  return Object.assign(loader, { description: `${data.name} (${data.length} ${what} from ${data.source})` });
 }

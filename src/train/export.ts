@@ -19,6 +19,10 @@ export interface GeneratorCard {
   /** Classes G is conditioned on; 0 when unconditional. */
   numClasses: number;
   dataShape: number[];
+  /** For text: the characters by one-hot index (index 0 is padding). */
+  vocabulary?: string;
+  /** The training data's config (dataset and options), so evaluation can reopen it. */
+  data?: GanConfig["data"];
   /** The data range G's output is scaled to. */
   range: [number, number];
   steps: number;
@@ -39,6 +43,8 @@ export function generatorCard(config: GanConfig, shape: ModelShape, steps: numbe
     latentDim: shape.latentDim,
     numClasses: shape.numClasses,
     dataShape: shape.dataShape,
+    ...(shape.vocabulary && { vocabulary: shape.vocabulary }),
+    data: config.data,
     range: [-1, 1],
     steps,
     ema: config.train.emaDecay,
@@ -82,7 +88,12 @@ export function loadGenerator(path: string): LoadedGenerator {
   }
   if (card?.format !== "gantry-generator")
     throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
-  const shape: ModelShape = { dataShape: card.dataShape, latentDim: card.latentDim, numClasses: card.numClasses };
+  const shape: ModelShape = {
+    dataShape: card.dataShape,
+    latentDim: card.latentDim,
+    numClasses: card.numClasses,
+    ...(card.vocabulary && { vocabulary: card.vocabulary }),
+  };
   const G = withSeed(0, () => buildGenerator(card.generator, shape)); // initial weights are replaced: keep the caller's RNG
   G.loadStateDict(tensors, weights);
   for (const t of Object.values(tensors)) t.dispose();

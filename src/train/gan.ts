@@ -40,8 +40,8 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
 
 /** What G makes and takes under a config: the data's shape, the noise size and the classes (0 if unconditional). */
 export function modelShapeOf(config: GanConfig): ModelShape {
-  const { dataShape, numClasses } = dataShapeOf(config.data);
-  return { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0 };
+  const { dataShape, numClasses, vocabulary } = dataShapeOf(config.data);
+  return { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0, ...(vocabulary && { vocabulary }) };
 }
 
 /** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */

@@ -93,6 +93,30 @@ const mnist: Record<string, Preset> = {
   },
 };
 
+/** The WGAN-GP language model of Gulrajani et al. (2017): residual 1-D convolutions, lambda 10, n_critic 10, Adam 1e-4 (0.5, 0.9). */
+const wganText = (dataset: "names" | "words", output: "softmax" | "gumbel"): ConfigOverrides => ({
+  data: { dataset },
+  model: { latentDim: 128, generator: { name: "seq-resnet", options: { output } }, discriminator: { name: "seq-resnet" } },
+  loss: { name: "wgan-gp" },
+  train: { nCritic: 10, lrG: 1e-4, lrD: 1e-4, betas: [0.5, 0.9], steps: 20000 },
+  log: { sampleEvery: 1000 },
+});
+
+const text: Record<string, Preset> = {
+  "names-wgan-gp": {
+    description: "English first names, character by character: the WGAN-GP language model (Gulrajani et al. 2017), residual 1-D convolutions, n_critic 10",
+    overrides: wganText("names", "softmax"),
+  },
+  "words-wgan-gp": {
+    description: "English words of up to 10 letters with the WGAN-GP language model (Gulrajani et al. 2017)",
+    overrides: wganText("words", "softmax"),
+  },
+  "names-gumbel": {
+    description: "English first names with a Gumbel-softmax generator, temperature annealed from 1 to 0.1 (Jang et al. 2017), against the WGAN-GP critic",
+    overrides: wganText("names", "gumbel"),
+  },
+};
+
 const toy = (dataset: "ring8" | "grid25"): Preset => ({
   description: `2-D ${dataset === "ring8" ? "ring of 8 Gaussians" : "5x5 grid of 25 Gaussians"} with MLPs, the mode-collapse benchmark`,
   overrides: {
@@ -119,6 +143,7 @@ export const presets: Record<string, Preset> = {
     description: "DCGAN on a folder of your PNG or JPEG images (--data-dir DIR) at 64 px, RGB; 32 px with data.imageSize",
     overrides: { data: { dataset: "folder", imageSize: 64, channels: 3 }, model: dcgan, train: { epochs: 25 } },
   },
+  ...text,
   "toy-ring8": toy("ring8"),
   "toy-grid25": toy("grid25"),
 };

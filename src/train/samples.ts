@@ -1,9 +1,16 @@
-// Writes what G makes as a picture: an image grid, or for 2-D data a scatter plot.
+// Writes what G makes: an image grid, for 2-D data a scatter plot (PNG), or for text one sample a
+// line (.txt).
 import { PNG } from "pngjs";
 import type { Tensor } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import type { ModelShape } from "../models/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { decodeSequences } from "../data/text.js";
+
+type SampleShape = Pick<ModelShape, "dataShape" | "numClasses" | "vocabulary">;
+
+/** The file extension samples of this shape are written with: txt for text, png otherwise. */
+export const sampleExtension = (shape: SampleShape) => (shape.vocabulary ? "txt" : "png");
 
 /** Points (N, 2) as white dots on a 256x256 black plot spanning [-span, span]. */
 export function scatterPng(points: Tensor, span = 5, size = 256): Buffer {
@@ -23,6 +30,12 @@ export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" 
   return shape.dataShape.length === 1 ? scatterPng(samples) : encodeGrid(samples, { columns: shape.numClasses ? 10 : 8 });
 }
 
-export function saveSamples(path: string, samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">): void {
-  writeFileAtomic(path, samplesPng(samples, shape));
+/** Samples as text, one a line: for text data. */
+export function samplesText(samples: Tensor, vocabulary: string): string {
+  return `${decodeSequences(samples, vocabulary).join("\n")}\n`;
+}
+
+/** Writes samples to `path`: text lines for text data (sampleExtension), a PNG otherwise. */
+export function saveSamples(path: string, samples: Tensor, shape: SampleShape): void {
+  writeFileAtomic(path, shape.vocabulary ? samplesText(samples, shape.vocabulary) : samplesPng(samples, shape));
 }

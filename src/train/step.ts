@@ -55,6 +55,7 @@ export class AdversarialStep {
     const b = real.shape[0];
     const labels = shape.numClasses ? (realLabels ?? undefined) : undefined;
     const stats: Partial<StepStats> = {};
+    G.schedule(at.step / at.totalSteps);
 
     // 1. Update D: maximize log D(x) + log(1 - D(G(z)))
     const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);

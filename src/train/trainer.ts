@@ -23,7 +23,7 @@ import { AdversarialStep, type StepResult } from "./step.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
 import { initFromPretrained } from "./pretrained.js";
-import { saveSamples } from "./samples.js";
+import { saveSamples, sampleExtension } from "./samples.js";
 import { Progress } from "./progress.js";
 import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
@@ -193,7 +193,7 @@ export class Trainer {
     latent.labels?.dispose();
     tidy(() => {
       const reals = this.data.next();
-      saveSamples(join(this.runDir, "reals.png"), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
+      saveSamples(join(this.runDir, `reals.${sampleExtension(shape)}`), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
     });
     this.data.seek({ epoch: 0, batch: 0 });
     // With rollback on, step 0 is a checkpoint too, so that even an early divergence has a good state to return to.
@@ -469,10 +469,10 @@ export class Trainer {
     }
   }
 
-  /** Writes RUN/samples/NAME.png: the fixed noise through G (its EMA copy when there is one). */
+  /** Writes RUN/samples/NAME.png (NAME.txt for text): the fixed noise through G (its EMA copy when there is one). */
   sampleGrid(name: string): void {
     const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
-    const path = join(this.runDir, "samples", `${name}.png`);
+    const path = join(this.runDir, "samples", `${name}.${sampleExtension(this.gan.shape)}`);
     const wasTraining = G.training;
     G.eval();
     noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as E from "../engine/index.js";
-import { createGan, sampleLatent, loadGenerator, validate, Trainer, type DeepPartial, type GanConfig } from "./index.js";
+import { createGan, resolveConfig, sampleLatent, loadGenerator, validate, Trainer, type DeepPartial, type GanConfig } from "./index.js";
 import { presets } from "./presets.js";
 import { dataShapeOf } from "../data/registry.js";
 import { silentProgress, tinyFashion, tinyFolder } from "../../test/helpers.js";
@@ -17,18 +17,20 @@ import { silentProgress, tinyFashion, tinyFolder } from "../../test/helpers.js";
 const fashionDir = tinyFashion();
 const folderDir = tinyFolder();
 
-/** The preset at a tiny budget: 6 D steps of 8 (n_critic 5 presets reach a G step), a checkpoint at 3. */
-function tiny(preset: string, steps: number): DeepPartial<GanConfig> {
+/** The preset at a tiny budget: batches of 8, a checkpoint every `every` steps. */
+function tiny(preset: string, steps: number, every: number): DeepPartial<GanConfig> {
   const data = preset.startsWith("fashion-")
     ? { dataset: "fashion-mnist" as const, dataDir: fashionDir }
     : preset.startsWith("folder-")
       ? { dataset: "folder" as const, dataDir: folderDir, imageSize: 32 as const }
       : undefined;
-  return { preset, ...(data && { data }), train: { steps, batchSize: 8 }, log: { every: 1, checkpointEvery: 3, evalEvery: 0 } };
+  return { preset, ...(data && { data }), train: { steps, batchSize: 8 }, log: { every: 1, checkpointEvery: every, evalEvery: 0 } };
 }
 
-async function train(runDir: string, config: DeepPartial<GanConfig>, resume = false): Promise<Trainer> {
-  const trainer = await Trainer.create(createGan(config), { runDir, resume, progress: silentProgress() });
+/** Trains to the end, or stops (as Ctrl-C does: a checkpoint, then return) after `stopAt` steps. */
+async function train(runDir: string, config: DeepPartial<GanConfig>, options: { resume?: boolean; stopAt?: number } = {}): Promise<Trainer> {
+  const trainer = await Trainer.create(createGan(config), { runDir, resume: options.resume, progress: silentProgress() });
+  if (options.stopAt) trainer.use({ name: "stop", afterStep: (t, s) => void (s.step === options.stopAt && t.requestStop("test")) });
   await trainer.run();
   return trainer;
 }
@@ -44,10 +46,12 @@ for (const preset of Object.keys(presets)) {
     const root = mkdtempSync(join(tmpdir(), `gantry-zoo-${preset}-`));
     const [whole, parts] = [join(root, "whole"), join(root, "parts")];
 
-    const trainer = await train(whole, tiny(preset, 6));
+    // Long enough for a G step under n_critic; stopped half way for the resume.
+    const half = Math.max(3, Math.ceil((resolveConfig(preset, tiny(preset, 1, 1)).train.nCritic + 1) / 2));
+    const trainer = await train(whole, tiny(preset, 2 * half, half));
     const { gan } = trainer;
     const stats = records(whole);
-    assert.equal(stats.length, 6);
+    assert.equal(stats.length, 2 * half);
     for (const r of stats) {
       assert.ok(Number.isFinite(r.dLoss), `step ${r.step}: D's loss ${r.dLoss}`);
       assert.ok(r.gLoss === null || Number.isFinite(r.gLoss), `step ${r.step}: G's loss ${r.gLoss}`);
@@ -74,9 +78,9 @@ for (const preset of Object.keys(presets)) {
     assert.deepEqual(validate(saved), gan.config);
     assert.deepEqual(validate(JSON.parse(JSON.stringify(gan.config))), gan.config);
 
-    // Exact resume: stopped at 3 and resumed to 6, the same losses and the same generator.
-    (await train(parts, tiny(preset, 3))).dispose();
-    (await train(parts, tiny(preset, 6), true)).dispose();
+    // Exact resume: stopped half way (as by Ctrl-C) and resumed, the same losses and the same generator.
+    (await train(parts, tiny(preset, 2 * half, half), { stopAt: half })).dispose();
+    (await train(parts, tiny(preset, 2 * half, half), { resume: true })).dispose();
     assert.deepEqual(
       records(parts).map((r) => [r.step, r.dLoss, r.gLoss]),
       stats.map((r) => [r.step, r.dLoss, r.gLoss]),
