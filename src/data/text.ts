@@ -87,14 +87,14 @@ export function openTextCorpus(
   let blank = 0;
   const outside: { line: number; item: string; char: string }[] = [];
   const tooLong: { line: number; item: string }[] = [];
-  from.items().forEach((raw, i) => {
+  for (const [i, raw] of from.items().entries()) {
     const item = lowercase ? raw.trim().toLowerCase() : raw.trim();
-    if (!item) return void blank++;
     const bad = [...item].find((c) => !allowed.has(c));
-    if (bad !== undefined) return void outside.push({ line: i + 1, item, char: bad });
-    if (item.length > maxLength) return void tooLong.push({ line: i + 1, item });
-    seen.add(item);
-  });
+    if (!item) blank++;
+    else if (bad !== undefined) outside.push({ line: i + 1, item, char: bad });
+    else if (item.length > maxLength) tooLong.push({ line: i + 1, item });
+    else seen.add(item);
+  }
   const show = (c: string) => JSON.stringify(c);
   if (outside.length) {
     const e = outside[0];
