@@ -7,7 +7,8 @@ import { join } from "node:path";
 import type { StepStats, Trainer } from "./trainer.js";
 import { getRngState, setRngState, tidy } from "../engine/index.js";
 import type { Generator } from "../models/index.js";
-import { evaluate, toyModeStats } from "../metrics/index.js";
+import { evaluate, textScores, toyModeStats } from "../metrics/index.js";
+import { decodeSequences, type TextCorpus } from "../data/text.js";
 import { datasetOf } from "../data/registry.js";
 import { sampleFrom } from "./export.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -159,6 +160,9 @@ export function periodicEval(): TrainerHook {
  * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
  * training; periodicEval records the scores.
  */
+/** Each trainer's text corpus, opened once for its periodic evaluations. */
+const corpora = new WeakMap<Trainer, TextCorpus>();
+
 export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
   const { shape, config } = trainer.gan;
   const G = trainer.ema ? (trainer.ema.shadow as Generator) : trainer.gan.G;
@@ -166,7 +170,16 @@ export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record
   const wasTraining = G.training;
   G.eval();
   try {
-    const toy = datasetOf(config.data.dataset).toy;
+    const entry = datasetOf(config.data.dataset);
+    if (entry.corpus && shape.vocabulary) {
+      let corpus = corpora.get(trainer);
+      if (!corpus) corpora.set(trainer, (corpus = entry.corpus(config.data as never)));
+      const texts = tidy(() => decodeSequences(sampleFrom(G, shape, config.log.evalCount).samples, shape.vocabulary!));
+      const t = textScores(texts, corpus);
+      const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
+      return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
+    }
+    const toy = entry.toy;
     if (toy) {
       const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
       const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
