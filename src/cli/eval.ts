@@ -6,7 +6,7 @@ import { type Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
 import { datasetNames, datasetOf } from "../data/registry.js";
 import { assertSamplesFit } from "../train/memory.js";
-import { evaluate, evaluateText, formatReport, formatTextReport, toyModeStats, trainClassifier } from "../metrics/index.js";
+import { categoricalAgreement, evaluate, evaluateText, formatReport, formatTextReport, toyModeStats, trainClassifier } from "../metrics/index.js";
 import { decodeSequences } from "../data/text.js";
 import { ConfigError } from "../errors.js";
 import { labelsPath, generatorFromFlags, generatorOptions } from "./sample.js";
@@ -94,6 +94,7 @@ export const evalCommand = defineCommand({
       dataset = values.dataset ?? "mnist";
     }
     const report = await evaluate(images, dataset, labels);
+    if (loaded?.shape.codes?.categorical) report.codeAgreement = categoricalAgreement(loaded, dataset);
     console.log(values.json ? JSON.stringify(report) : formatReport(report));
   },
 });

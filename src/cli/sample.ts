@@ -1,11 +1,12 @@
 // gantry sample and gantry interpolate: draw from a trained generator.
 import { defineCommand, type Values } from "./command.js";
 import { numberFlag, requireDir } from "./command.js";
-import { type Tensor, manualSeed, noGrad, randn, stack, tidy, resolveDevice } from "../engine/index.js";
+import { type Tensor, cat as cat_, manualSeed, noGrad, randn, stack, tensor, tidy, resolveDevice } from "../engine/index.js";
 import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
 import { saveSamples, samplesText } from "../train/samples.js";
-import { loadGenerator, type LoadedGenerator } from "../train/export.js";
+import { loadGenerator, type LoadedGenerator, type PinnedCodes } from "../train/export.js";
+import type { ModelShape } from "../models/index.js";
 import { generatorOfRun, loadPretrainedGenerator } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { assertSamplesFit } from "../train/memory.js";
@@ -21,6 +22,7 @@ const source = {
   ...generatorOptions,
   seed: { type: "string" as const, description: "random seed; default 0" },
   class: { type: "string" as const, description: "for conditional models: draw only this class" },
+  code: { type: "string" as const, description: "for InfoGAN models: pin codes, e.g. cat=3,c0=0.5 (the categorical value, continuous code i)" },
   device: { type: "string" as const, description: "cpu, cuda or cuda:N" },
 } as const;
 
@@ -49,6 +51,32 @@ function classFlag(values: Record<string, unknown>, loaded: LoadedGenerator): nu
   if (!loaded.shape.numClasses) throw new ConfigError([{ path: "--class", message: "this generator is not conditional" }]);
   if (c >= loaded.shape.numClasses) throw new ConfigError([{ path: "--class", message: `must be below ${loaded.shape.numClasses}, got ${c}` }]);
   return c;
+}
+
+/** --code cat=K,cI=V: InfoGAN codes to pin, checked against the generator's codes. */
+function codesFlag(values: { code?: string }, shape: ModelShape): PinnedCodes {
+  if (values.code === undefined) return {};
+  const fail = (message: string): never => {
+    throw new ConfigError([{ path: "--code", message }]);
+  };
+  if (!shape.codes) fail("this generator has no InfoGAN codes (model.codes)");
+  const { categorical: K, continuous: C } = shape.codes!;
+  const pinned: PinnedCodes = {};
+  for (const part of values.code.split(",")) {
+    const m = /^(cat|c(\d+))=(-?\d+(\.\d+)?)$/.exec(part.trim());
+    if (!m) fail(`expected cat=K or cI=VALUE, comma-separated; got '${part}'`);
+    const value = Number(m![3]);
+    if (m![1] === "cat") {
+      if (!K || !Number.isInteger(value) || value < 0 || value >= K)
+        fail(`cat must be an integer in 0..${K - 1}${K ? "" : " (this generator has no categorical code)"}, got ${m![3]}`);
+      pinned.categorical = value;
+    } else {
+      const i = Number(m![2]);
+      if (i >= C) fail(`c${i}: this generator has ${C} continuous code(s), c0..c${C - 1}`);
+      pinned.continuous = { ...pinned.continuous, [i]: value };
+    }
+  }
+  return pinned;
 }
 
 /** labels.idx beside images.idx: "x-images-idx3-ubyte.gz" -> "x-labels-idx1-ubyte.gz", else "x.idx" -> "x-labels.idx". */
@@ -88,7 +116,7 @@ export const sample = defineCommand({
     const classLabel = classFlag(values, loaded);
     const { out } = values;
     tidy(() => {
-      const { samples, labels } = loaded.sample(count, { classLabel });
+      const { samples, labels } = loaded.sample(count, { classLabel, codes: codesFlag(values, loaded.shape) });
       if (format === "txt") {
         if (!out) return void process.stdout.write(samplesText(samples, loaded.shape.vocabulary!));
         saveSamples(out, samples, loaded.shape);
@@ -121,12 +149,38 @@ export const sample = defineCommand({
   },
 });
 
+/**
+ * InfoGAN sweeps (Chen et al. 2016, figure 2): one noise vector; rows are the categorical code's
+ * values (one row without one); columns sweep continuous code `sweep` from -2 to 2, or with
+ * sweep "cat" one row walks the categorical values. Other codes sit at their pinned values or 0.
+ */
+function sweepLatent(shape: ModelShape, sweep: string, steps: number, pinned: PinnedCodes, device: string): Tensor {
+  const { categorical: K, continuous: C } = shape.codes!;
+  const noise = randn([shape.latentDim - K - C], { device });
+  const m = /^c(\d+)$/.exec(sweep);
+  if (sweep !== "cat" && !(m && Number(m[1]) < C))
+    throw new ConfigError([{ path: "--sweep", message: `expected cat${C ? ` or c0..c${C - 1}` : ""}, got '${sweep}'` }]);
+  if (sweep === "cat" && !K) throw new ConfigError([{ path: "--sweep", message: "this generator has no categorical code" }]);
+  const rows = sweep === "cat" ? [null] : K ? Array.from({ length: K }, (_, k) => k) : [null];
+  const cells: Tensor[] = [];
+  for (const row of rows) {
+    for (let j = 0; j < (sweep === "cat" ? K : steps); j++) {
+      const cat = sweep === "cat" ? j : (row ?? pinned.categorical ?? 0);
+      const cont = Array.from({ length: C }, (_, i) => (m && Number(m[1]) === i ? -2 + (4 * j) / (steps - 1) : (pinned.continuous?.[i] ?? 0)));
+      const onehot = Array.from({ length: K }, (_, k) => (k === cat ? 1 : 0));
+      cells.push(cat_([noise, tensor([...onehot, ...cont], { device })]));
+    }
+  }
+  return stack(cells);
+}
+
 export const interpolate = defineCommand({
-  summary: "write a PNG strip walking G's latent space between two random points",
-  usage: "gantry interpolate --run RUN_DIR | --generator FILE | --pretrained NAME [--steps N] --out strip.png [--class K]",
+  summary: "write a PNG strip walking G's latent space between two random points; for InfoGAN models, sweep a code",
+  usage: "gantry interpolate --run RUN_DIR | --generator FILE | --pretrained NAME [--steps N] --out strip.png [--class K] [--sweep cat|cI] [--code ...]",
   options: {
     ...source,
     steps: { type: "string" as const, description: "images in the strip; default 10" },
+    sweep: { type: "string" as const, description: "InfoGAN: sweep the categorical code (cat), or continuous code cI from -2 to 2 with a row per category" },
     out: { type: "string" as const, description: "the PNG to write" },
   },
   run(values) {
@@ -137,8 +191,19 @@ export const interpolate = defineCommand({
     const classLabel = classFlag(values, loaded);
     const { G, shape } = loaded;
     if (shape.dataShape.length !== 3)
-      throw new ConfigError([{ path: "--run/--generator", message: "interpolate draws images; this generator makes 2-D points" }]);
+      throw new ConfigError([
+        { path: "--run/--generator", message: `interpolate draws images; this generator makes ${shape.vocabulary ? "text" : "2-D points"}` },
+      ]);
+    if (values.sweep !== undefined && !shape.codes) throw new ConfigError([{ path: "--sweep", message: "this generator has no InfoGAN codes (model.codes)" }]);
     const device = G.parameters()[0].device;
+    const pinned = codesFlag(values, shape);
+    if (values.sweep !== undefined) {
+      const sweep = values.sweep;
+      const columns = sweep === "cat" ? shape.codes!.categorical : steps;
+      noGrad(() => tidy(() => saveSamples(out, G.forward(sweepLatent(shape, sweep, steps, pinned, device)), shape, columns)));
+      console.log(`wrote the ${sweep} sweep to ${out}`);
+      return;
+    }
     noGrad(() =>
       tidy(() => {
         const [a, b] = [randn([shape.latentDim], { device }), randn([shape.latentDim], { device })];

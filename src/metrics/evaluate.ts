@@ -1,6 +1,7 @@
 // The evaluation report: every score on gantry's classifier features for a set of generated
 // images, beside the real-versus-real floor (10,000 training images against the 10,000 test
 // images). Real-data features and the floor are cached per dataset and classifier.
+import type { CodeAgreement } from "./codes.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +36,8 @@ export interface EvalReport extends Scores {
   collapsed: boolean;
   /** For conditional samples: how often the classifier agrees with the label G was given. */
   labelAccuracy: number | null;
+  /** InfoGAN: how well the categorical code's values match the classes (gantry eval adds it). */
+  codeAgreement?: CodeAgreement;
   /** Samples within RMS pixel distance 0.025 (on a 0..1 scale) of a training image. */
   memorized: number;
   floor: Scores & { classesCovered: number };
@@ -170,5 +173,9 @@ export function formatReport(r: EvalReport): string {
     `memorized (RMS pixel distance < 0.025 from a training image): ${f(r.memorized * 100, 2)}%`,
   ];
   if (r.labelAccuracy !== null) lines.push(`label accuracy (classifier agrees with G's label): ${f(r.labelAccuracy * 100, 2)}%`);
+  if (r.codeAgreement)
+    lines.push(
+      `InfoGAN categorical code vs class (best one-to-one matching): ${f(r.codeAgreement.agreement * 100, 2)}% agree; code value k -> class ${r.codeAgreement.classOf.join(", ")}`,
+    );
   return lines.join("\n");
 }

@@ -4,3 +4,4 @@ export { frechetDistance, kernelInceptionDistance, inceptionScore, precisionReca
 export { modeStats, toyModeStats, type ModeStats, type ToyModeStats } from "./modes.js";
 export { evaluate, formatReport, realData, memorizedFraction, type EvalReport, type Scores } from "./evaluate.js";
 export { textScores, evaluateText, formatTextReport, ngramModel, ngramCounts, jsd, type TextScores, type TextReport } from "./text.js";
+export { categoricalAgreement, bestMatching, type CodeAgreement } from "./codes.js";

@@ -20,6 +20,14 @@ export abstract class Discriminator extends Module {
     super();
     this.auxClasses = auxClassifier ? shape.numClasses : 0;
   }
+  /** Whether its head can also predict InfoGAN's codes (the Q network sharing D's body). */
+  get predictsCodes(): boolean {
+    return false;
+  }
+  /** Columns after the class logits that predict InfoGAN's codes: categorical logits, then continuous means. */
+  get codeOutputs(): number {
+    return this.predictsCodes && this.shape.codes ? this.shape.codes.categorical + this.shape.codes.continuous : 0;
+  }
   /** Columns of embedding after the class logits (EBGAN's pulling-away term uses them); 0 for none. */
   get features(): number {
     return 0;
@@ -69,8 +77,11 @@ export class MlpDiscriminator extends Discriminator {
       layers.push(new MinibatchStd(minibatchStd));
       width += 1;
     }
-    layers.push(sn(new Linear(width, 1 + this.auxClasses), spectralNorm));
+    layers.push(sn(new Linear(width, 1 + this.auxClasses + this.codeOutputs), spectralNorm));
     this.net = this.child("net", new Sequential(...layers));
+  }
+  override get predictsCodes(): boolean {
+    return true;
   }
   forward(x: Tensor, labels?: Tensor): Tensor {
     const flat = x.flatten(1);
@@ -119,11 +130,14 @@ export class DcganDiscriminator extends Discriminator {
     }
     layers.push(new Flatten());
     this.net = this.child("net", new Sequential(...layers));
-    this.head = this.child("head", sn(new Linear(ch * res * res, 1 + this.auxClasses), spectralNorm));
+    this.head = this.child("head", sn(new Linear(ch * res * res, 1 + this.auxClasses + this.codeOutputs), spectralNorm));
     for (const layer of this.modules()) {
       if ((layer instanceof Conv2d || layer instanceof Linear) && layer.hasParam("weight") && !spectralNorm) init.dcgan(layer.tensor("weight"));
       if (layer instanceof BatchNorm2d) init.normal(layer.tensor("weight"), 1, 0.02);
     }
+  }
+  override get predictsCodes(): boolean {
+    return true;
   }
   forward(x: Tensor, labels?: Tensor): Tensor {
     let input = x;

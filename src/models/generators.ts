@@ -27,6 +27,13 @@ export interface ModelShape {
   numClasses: number;
   /** For text: the characters by one-hot index (index 0 is padding). */
   vocabulary?: string;
+  /** InfoGAN's codes, the last categorical + continuous entries of z (latentDim counts them). */
+  codes?: LatentCodes;
+}
+
+export interface LatentCodes {
+  categorical: number;
+  continuous: number;
 }
 
 export abstract class Generator extends Module {

@@ -40,6 +40,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       latentDim: positiveInt.max(65536).default(100).describe("size of the noise vector z"),
       conditional: z.boolean().default(false).describe("feed class labels to G (and to D, unless D predicts them)"),
+      codes: z
+        .strictObject({
+          categorical: z.int().min(0).max(100).default(0).describe("values of InfoGAN's categorical code (10 for MNIST's digits); 0 for none"),
+          continuous: z.int().min(0).max(16).default(0).describe("InfoGAN's continuous codes, each uniform in [-1, 1]; 0 for none"),
+        })
+        .prefault({})
+        .describe(
+          "InfoGAN's structured latent codes (Chen et al. 2016), fed to G beside the noise; D's extra head Q predicts them back, and the mutual-information term rewards G for making them readable",
+        ),
       pack: z
         .int()
         .min(1)
@@ -82,6 +91,10 @@ export const configSchema = z.strictObject({
       margin: z.number().positive().finite().default(1).describe("EBGAN's margin m: D pushes fakes' energy up to m"),
       pullAway: z.number().nonnegative().finite().default(0.1).describe("EBGAN's pulling-away term weight in G's loss; 0 for off"),
       auxWeight: z.number().nonnegative().finite().default(1).describe("weight of the auxiliary classifier's cross entropy (AC-GAN)"),
+      infoWeight: z
+        .tuple([z.number().nonnegative().finite(), z.number().nonnegative().finite()])
+        .default([1, 0.1])
+        .describe("InfoGAN: the weights of the categorical code's cross entropy and of the continuous codes' squared error in G's and D's losses"),
       penaltyEvery: positiveInt
         .max(1000)
         .default(1)

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
-import { buildGenerator, type Generator, type ModelShape, type ModelSpec } from "../models/index.js";
+import { buildGenerator, type Generator, type LatentCodes, type ModelShape, type ModelSpec } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { CheckpointError } from "../errors.js";
 import type { GanConfig } from "./config.js";
@@ -21,6 +21,8 @@ export interface GeneratorCard {
   dataShape: number[];
   /** For text: the characters by one-hot index (index 0 is padding). */
   vocabulary?: string;
+  /** InfoGAN's codes at the end of z (latentDim counts them). */
+  codes?: LatentCodes;
   /** The training data's config (dataset and options), so evaluation can reopen it. */
   data?: GanConfig["data"];
   /** The data range G's output is scaled to. */
@@ -44,6 +46,7 @@ export function generatorCard(config: GanConfig, shape: ModelShape, steps: numbe
     numClasses: shape.numClasses,
     dataShape: shape.dataShape,
     ...(shape.vocabulary && { vocabulary: shape.vocabulary }),
+    ...(shape.codes && { codes: shape.codes }),
     data: config.data,
     range: [-1, 1],
     steps,
@@ -66,7 +69,7 @@ export interface LoadedGenerator {
   card: GeneratorCard;
   shape: ModelShape;
   /** n samples (n, ...dataShape) in [-1, 1], with the labels used for conditional models. */
-  sample(n: number, options?: { classLabel?: number }): { samples: Tensor; labels?: Tensor };
+  sample(n: number, options?: { classLabel?: number; codes?: PinnedCodes }): { samples: Tensor; labels?: Tensor };
 }
 
 /** Loads an export: a run directory, its generator.safetensors, or generator.json beside it. */
@@ -88,22 +91,39 @@ export function loadGenerator(path: string): LoadedGenerator {
   }
   if (card?.format !== "gantry-generator")
     throw new CheckpointError(`${weights}: its card's format is ${JSON.stringify(card.format)}, expected "gantry-generator"`);
-  const shape: ModelShape = {
-    dataShape: card.dataShape,
-    latentDim: card.latentDim,
-    numClasses: card.numClasses,
-    ...(card.vocabulary && { vocabulary: card.vocabulary }),
-  };
+  const shape = shapeOfCard(card);
   const G = withSeed(0, () => buildGenerator(card.generator, shape)); // initial weights are replaced: keep the caller's RNG
   G.loadStateDict(tensors, weights);
   for (const t of Object.values(tensors)) t.dispose();
   G.eval();
-  return { G, card, shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+  return loadedGenerator(G, card, shape);
 }
 
-export function sampleFrom(G: Generator, shape: ModelShape, n: number, classLabel?: number): { samples: Tensor; labels?: Tensor } {
+/** A ready generator with its card and shape, and a sampler over them. */
+export function loadedGenerator(G: Generator, card: GeneratorCard, shape: ModelShape): LoadedGenerator {
+  return { G, card, shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel, options.codes) };
+}
+
+/** What the generator a card describes makes and takes. */
+export function shapeOfCard(card: GeneratorCard): ModelShape {
+  return {
+    dataShape: card.dataShape,
+    latentDim: card.latentDim,
+    numClasses: card.numClasses,
+    ...(card.vocabulary && { vocabulary: card.vocabulary }),
+    ...(card.codes && { codes: card.codes }),
+  };
+}
+
+/** InfoGAN codes to pin when sampling: the categorical value, and continuous code i's value. */
+export interface PinnedCodes {
+  categorical?: number;
+  continuous?: Record<number, number>;
+}
+
+export function sampleFrom(G: Generator, shape: ModelShape, n: number, classLabel?: number, codes: PinnedCodes = {}): { samples: Tensor; labels?: Tensor } {
   return noGrad(() => {
-    const { z, labels } = sampleLatent(shape, n, G.parameters()[0]?.device ?? "cpu");
+    const { z, labels } = sampleLatent(shape, n, G.parameters()[0]?.device ?? "cpu", codes);
     const chosen = labels && classLabel !== undefined ? labels.mul(0).add(classLabel) : labels;
     return { samples: G.forward(z, chosen), labels: chosen };
   });

@@ -1,6 +1,6 @@
 // A GAN: G, D and the loss built from a resolved config, with the data's shape. createGan() is
 // the library's entry point; the trainer, sampling and export all take a Gan.
-import { type Tensor, manualSeed, randint, randn } from "../engine/index.js";
+import { type Tensor, cat as cat_, full, manualSeed, oneHot, rand, randint, randn } from "../engine/index.js";
 import { PackedDiscriminator, packedShape, buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
 import { buildLoss, type AdversarialLoss } from "../losses/index.js";
 import { defaults, merge, validate, type ConfigOverrides, type GanConfig } from "./config.js";
@@ -41,7 +41,14 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
 /** What G makes and takes under a config: the data's shape, the noise size and the classes (0 if unconditional). */
 export function modelShapeOf(config: GanConfig): ModelShape {
   const { dataShape, numClasses, vocabulary } = dataShapeOf(config.data);
-  return { dataShape, latentDim: config.model.latentDim, numClasses: config.model.conditional ? numClasses : 0, ...(vocabulary && { vocabulary }) };
+  const { categorical, continuous } = config.model.codes;
+  return {
+    dataShape,
+    latentDim: config.model.latentDim + categorical + continuous,
+    numClasses: config.model.conditional ? numClasses : 0,
+    ...(vocabulary && { vocabulary }),
+    ...((categorical || continuous) && { codes: { categorical, continuous } }),
+  };
 }
 
 /** Builds G, D and the loss for a preset name or a (partial) config, seeded from it. */
@@ -63,6 +70,14 @@ export function createGan(from: string | ConfigOverrides): Gan {
     pack > 1
       ? new PackedDiscriminator(shape, buildDiscriminator(config.model.discriminator, packedShape(shape, pack)), pack)
       : buildDiscriminator(config.model.discriminator, shape);
+  if (shape.codes && D.codeOutputs === 0) {
+    throw new ConfigError([
+      {
+        path: "model.codes",
+        message: `InfoGAN's codes need a discriminator that predicts them (mlp or dcgan, unpacked); got ${config.model.discriminator.name}${pack > 1 ? " packed" : ""}`,
+      },
+    ]);
+  }
   if (shape.numClasses === 0 && D.auxClasses > 0) {
     throw new ConfigError([{ path: "model.discriminator.options.auxClassifier", message: "needs model.conditional: true" }]);
   }
@@ -78,8 +93,42 @@ export function createGan(from: string | ConfigOverrides): Gan {
   return { config, shape, G, D, loss };
 }
 
-/** Noise (n, latentDim) and, for conditional models, uniformly drawn labels (n). */
-export function sampleLatent(shape: ModelShape, n: number, device = "cpu"): { z: Tensor; labels?: Tensor } {
-  const z = randn([n, shape.latentDim], { device });
-  return shape.numClasses ? { z, labels: randint(0, shape.numClasses, [n], { device }) } : { z };
+/** InfoGAN's codes as drawn: the categorical value (n) and the continuous ones (n, C) in [-1, 1]. */
+export interface DrawnCodes {
+  categorical: Tensor | null;
+  continuous: Tensor | null;
+}
+
+/**
+ * Noise (n, latentDim) and, for conditional models, uniformly drawn labels (n). With InfoGAN's
+ * codes, z ends with the categorical code one-hot and the continuous codes, drawn uniformly;
+ * `fix` pins any of them (the categorical value, or continuous code i to a value).
+ */
+export function sampleLatent(
+  shape: ModelShape,
+  n: number,
+  device = "cpu",
+  fix: { categorical?: number; continuous?: Record<number, number> } = {},
+): { z: Tensor; labels?: Tensor; codes?: DrawnCodes } {
+  const drawLabels = () => (shape.numClasses ? { labels: randint(0, shape.numClasses, [n], { device }) } : {});
+  if (!shape.codes) {
+    const z = randn([n, shape.latentDim], { device }); // z before the labels: the order every earlier run drew them in
+    return { z, ...drawLabels() };
+  }
+  const labels = drawLabels();
+  const { categorical: K, continuous: C } = shape.codes;
+  const noise = randn([n, shape.latentDim - K - C], { device });
+  const cat = K ? (fix.categorical === undefined ? randint(0, K, [n], { device }) : full([n], fix.categorical, { device, dtype: "int64" })) : null;
+  const pinned = fix.continuous ?? {};
+  const column = (i: number) => (pinned[i] === undefined ? rand([n, 1], { device }).mul(2).sub(1) : full([n, 1], pinned[i], { device }));
+  const cont = C
+    ? Object.keys(pinned).length
+      ? cat_(
+          Array.from({ length: C }, (_, i) => column(i)),
+          1,
+        )
+      : rand([n, C], { device }).mul(2).sub(1)
+    : null;
+  const parts = [noise, ...(cat ? [oneHot(cat, K).to({ dtype: "float32" })] : []), ...(cont ? [cont] : [])];
+  return { z: cat_(parts, 1), ...labels, codes: { categorical: cat, continuous: cont } };
 }

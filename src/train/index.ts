@@ -5,7 +5,7 @@ import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
 import { buildGenerator } from "../models/index.js";
 import { withSeed } from "../engine/index.js";
 import { modelShapeOf } from "./gan.js";
-import { generatorCard, loadGenerator, sampleFrom, type LoadedGenerator } from "./export.js";
+import { generatorCard, loadGenerator, loadedGenerator, type LoadedGenerator } from "./export.js";
 
 export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInput, type ConfigOverrides, type DeepPartial } from "./config.js";
 export { presets } from "./presets.js";
@@ -31,7 +31,7 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
     const G = withSeed(0, () => buildGenerator(config.model.generator, shape));
     G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);
     G.eval();
-    return { G, card: generatorCard(config, shape, state.step), shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+    return loadedGenerator(G, generatorCard(config, shape, state.step), shape);
   } finally {
     disposeState(state);
   }

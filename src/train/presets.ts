@@ -50,6 +50,14 @@ const mnist: Record<string, Preset> = {
       train: { epochs: 20 },
     },
   },
+  "mnist-infogan": {
+    description:
+      "InfoGAN (Chen et al. 2016): 62 noise dims, a 10-way categorical and 2 continuous codes that D's Q head reads back, on DCGAN nets; Adam 1e-3 for G, 2e-4 for D",
+    overrides: {
+      model: { ...dcgan, latentDim: 62, codes: { categorical: 10, continuous: 2 } },
+      train: { lrG: 1e-3, lrD: 2e-4, epochs: 20 },
+    },
+  },
   "mnist-ragan": {
     description:
       "relativistic average GAN (RaSGAN, Jolicoeur-Martineau 2018): D asks whether real is more realistic than the average fake; DCGAN nets, Adam 2e-4 (0.5, 0.999)",

@@ -9,7 +9,7 @@ import { type Tensor, type TensorDict, loadSafetensors, saveSafetensors, withSee
 import { buildGenerator, type Discriminator, type Generator, type ModelShape } from "../models/index.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
-import { generatorCard, sampleFrom, type GeneratorCard, type LoadedGenerator } from "./export.js";
+import { generatorCard, loadedGenerator, shapeOfCard, type GeneratorCard, type LoadedGenerator } from "./export.js";
 import { createGan, modelShapeOf, type Gan } from "./gan.js";
 import type { GanConfig } from "./config.js";
 import type { EMA } from "../optim/index.js";
@@ -103,11 +103,11 @@ export function savePretrained(runDir: string, out: string, extra: { metrics?: R
 export function loadPretrainedGenerator(nameOrPath: string): LoadedGenerator {
   const file = readPretrained(resolvePretrained(nameOrPath));
   try {
-    const shape: ModelShape = { dataShape: file.card.dataShape, latentDim: file.card.latentDim, numClasses: file.card.numClasses };
+    const shape = shapeOfCard(file.card);
     const G = withSeed(0, () => buildGenerator(file.card.generator, shape)) as Generator;
     G.loadStateDict(file.parts.G_ema, `${file.path} (G_ema)`);
     G.eval();
-    return { G, card: file.card, shape, sample: (n, options = {}) => sampleFrom(G, shape, n, options.classLabel) };
+    return loadedGenerator(G, file.card, shape);
   } finally {
     disposeParts(file);
   }

@@ -26,8 +26,8 @@ export function scatterPng(points: Tensor, span = 5, size = 256): Buffer {
 }
 
 /** What G made as a PNG: a scatter plot of 2-D points, or an image grid (a row per class for conditional models, else 8 a row). */
-export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">): Buffer {
-  return shape.dataShape.length === 1 ? scatterPng(samples) : encodeGrid(samples, { columns: shape.numClasses ? 10 : 8 });
+export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">, columns = shape.numClasses ? 10 : 8): Buffer {
+  return shape.dataShape.length === 1 ? scatterPng(samples) : encodeGrid(samples, { columns });
 }
 
 /** Samples as text, one a line: for text data. */
@@ -36,6 +36,6 @@ export function samplesText(samples: Tensor, vocabulary: string): string {
 }
 
 /** Writes samples to `path`: text lines for text data (sampleExtension), a PNG otherwise. */
-export function saveSamples(path: string, samples: Tensor, shape: SampleShape): void {
-  writeFileAtomic(path, shape.vocabulary ? samplesText(samples, shape.vocabulary) : samplesPng(samples, shape));
+export function saveSamples(path: string, samples: Tensor, shape: SampleShape, columns?: number): void {
+  writeFileAtomic(path, shape.vocabulary ? samplesText(samples, shape.vocabulary) : samplesPng(samples, shape, columns));
 }

@@ -2,11 +2,11 @@
 // a fake batch; 2. update G against D, once every n_critic steps. The options that change the
 // maths live here too (instance noise, DiffAugment, packing via D, lazy penalties, unrolled D,
 // AC-GAN's auxiliary loss); the loop around it is trainer.ts.
-import { type Tensor, cat, crossEntropy, noGrad, stack } from "../engine/index.js";
+import { type Tensor, cat, crossEntropy, mseLoss, noGrad, stack } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
 import { type Adam, type EMA, clipGradNorm, clipWeights } from "../optim/index.js";
 import type { Discriminator } from "../models/index.js";
-import { sampleLatent, type Gan } from "./gan.js";
+import { sampleLatent, type DrawnCodes, type Gan } from "./gan.js";
 import type { DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
 import type { StepStats } from "./trainer.js";
@@ -58,9 +58,9 @@ export class AdversarialStep {
     G.schedule(at.step / at.totalSteps);
 
     // 1. Update D: maximize log D(x) + log(1 - D(G(z)))
-    const { z, labels: fakeLabels } = sampleLatent(shape, b, config.train.device);
+    const { z, labels: fakeLabels, codes } = sampleLatent(shape, b, config.train.device);
     const fake = G.forward(z, fakeLabels); // (B, ...dataShape)
-    const { dLoss, realOut, fakeOut } = this.#updateD(real, labels, fake, fakeLabels, at, at.step, at.logging ? stats : null);
+    const { dLoss, realOut, fakeOut } = this.#updateD(real, labels, fake, fakeLabels, at, at.step, at.logging ? stats : null, codes);
     loss.afterDiscriminator?.(adversarial(realOut).detach(), adversarial(fakeOut).detach());
 
     // 2. Update G: maximize log D(G(z)), once every nCritic D steps
@@ -70,10 +70,12 @@ export class AdversarialStep {
       const restoreD = config.train.unrolledSteps ? this.#unrollD(config.train.unrolledSteps, at) : null;
       let gFake = fake;
       let gLabels = fakeLabels;
+      let gCodes = codes;
       if (config.train.loop === "tutorial" || config.train.nCritic > 1) {
         const again = sampleLatent(shape, b, config.train.device);
         gFake = G.forward(again.z, again.labels);
         gLabels = again.labels;
+        gCodes = again.codes;
       }
       // D's weights need no gradient here; the tutorial's loop computes them anyway, and discards them.
       const freeze = config.train.loop === "fast";
@@ -86,6 +88,8 @@ export class AdversarialStep {
           : noGrad(() => adversarial(D.forward(this.#view(real, at), labels)));
       let g = loss.generator(adversarial(out), { real: loss.relativistic ? realNow() : undefined, features: features(out, D) });
       if (D.auxClasses > 0) g = g.add(crossEntropy(classes(out, D), gLabels!).mul(config.loss.auxWeight));
+      const info = this.#info(out, gCodes);
+      if (info) g = g.add(info);
       this.optG.zeroGrad();
       g.backward();
       if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
@@ -137,6 +141,7 @@ export class AdversarialStep {
     at: StepContext,
     step: number,
     stats: Partial<StepStats> | null,
+    codes?: DrawnCodes,
   ) {
     const { D, loss, config } = this.gan;
     const [realOut, fakeOut] = this.#discriminate(real, fake.detach(), at, labels, fakeLabels);
@@ -145,6 +150,8 @@ export class AdversarialStep {
       const aux = (out: Tensor, y: Tensor) => crossEntropy(classes(out, D), y).mul(config.loss.auxWeight);
       dLoss = dLoss.add(aux(realOut, labels!)).add(aux(fakeOut, fakeLabels!));
     }
+    const info = this.#info(fakeOut, codes);
+    if (info) dLoss = dLoss.add(info);
     const every = config.loss.penaltyEvery;
     if (loss.penalty && step % every === 0) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake).mul(every));
     this.optD.zeroGrad();
@@ -159,6 +166,23 @@ export class AdversarialStep {
   }
 
   /**
+   * InfoGAN's mutual-information term (Chen et al. 2016): how well D's Q head reads the codes back
+   * from the fakes: cross entropy for the categorical code, squared error (a fixed-variance
+   * Gaussian) for the continuous ones, weighted by loss.infoWeight; null without codes.
+   */
+  #info(out: Tensor, codes: DrawnCodes | undefined): Tensor | null {
+    const { D, shape, config } = this.gan;
+    if (!codes || !shape.codes) return null;
+    const { categorical: K, continuous: C } = shape.codes;
+    const q = out.narrow(1, 1 + D.auxClasses, K + C);
+    const [wCat, wCon] = config.loss.infoWeight;
+    const terms: Tensor[] = [];
+    if (K) terms.push(crossEntropy(q.narrow(1, 0, K), codes.categorical!).mul(wCat));
+    if (C) terms.push(mseLoss(q.narrow(1, K, C), codes.continuous!).mul(wCon));
+    return terms.reduce((a, t) => a.add(t));
+  }
+
+  /**
    * Takes k extra D steps on fresh batches, with D's weights and optimizer state saved first;
    * returns the function that puts them back. G's loss in between is the first-order surrogate of
    * Metz et al.: D's unrolled weights are used, not differentiated through.
@@ -170,9 +194,9 @@ export class AdversarialStep {
     const optSaved = { ...opt, tensors: Object.fromEntries(Object.entries(opt.tensors).map(([name, t]) => [name, t.clone()])) };
     for (let i = 0; i < k; i++) {
       const batch = this.data.next();
-      const { z, labels } = sampleLatent(shape, batch.images.shape[0], config.train.device);
+      const { z, labels, codes } = sampleLatent(shape, batch.images.shape[0], config.train.device);
       const fake = noGrad(() => G.forward(z, labels));
-      this.#updateD(batch.images, shape.numClasses ? (batch.labels ?? undefined) : undefined, fake, labels, at, at.step + 1 + i, null);
+      this.#updateD(batch.images, shape.numClasses ? (batch.labels ?? undefined) : undefined, fake, labels, at, at.step + 1 + i, null, codes);
     }
     return () => {
       D.loadStateDict(weights, "unrolled D");
