@@ -1,8 +1,8 @@
 // Discriminator families: data (B, ...dataShape) and, for conditional models, labels (B) to
-// outputs (B, 1 + auxClasses + features). Column 0 is the real/fake logit (D(x) = sigmoid of it),
-// or for an energy model (the autoencoder of BEGAN and EBGAN) its reconstruction error; an
-// auxiliary classifier (AC-GAN) adds one logit per class after it; an embedding the loss may use
-// (EBGAN's pulling-away term) comes last.
+// outputs (B, 1 + auxClasses + codeOutputs + features). Column 0 is the real/fake logit (D(x) =
+// sigmoid of it), or for an energy model (the autoencoder of BEGAN and EBGAN) its reconstruction
+// error; an auxiliary classifier (AC-GAN) adds one logit per class after it; InfoGAN's Q head its
+// code predictions; an embedding the loss may use (EBGAN's pulling-away term) comes last.
 import { z } from "zod";
 import { type Tensor, cat } from "../engine/index.js";
 import { parseWith } from "../util/schema.js";

@@ -9,7 +9,7 @@ import { configSchema, defaults, presets, resolveConfig, validate } from "./inde
 import { configJsonSchema, configTable } from "./config-docs.js";
 import { ConfigError } from "../errors.js";
 import { repoRoot } from "../../test/helpers.js";
-import { datasets, dataShapeOf } from "../data/registry.js";
+import { datasets, datasetOf, dataShapeOf } from "../data/registry.js";
 
 test("the shipped JSON Schema and docs/config.md are what the schema generates (gantry config --json-schema / --docs)", () => {
   assert.equal(
@@ -73,9 +73,12 @@ test("choosing another model family or dataset replaces that object: no options 
 
 test("every dataset in the registry describes its shape, source and evaluation", () => {
   for (const [name, entry] of Object.entries(datasets)) {
-    const data = validate({ data: { dataset: name, ...(name === "folder" ? { dataDir: "/x" } : {}) } }).data;
-    const { dataShape, numClasses } = dataShapeOf(data);
-    assert.ok(dataShape.length === 3 || dataShape.length === 1, `${name}: images (C, H, W) or points (2)`);
+    const required = { folder: { dataDir: "/x" }, "text-file": { dataFile: "/x.txt" } }[name] ?? {};
+    const data = validate({ data: { dataset: name, ...required } }).data;
+    const { dataShape, numClasses, vocabulary } = dataShapeOf(data);
+    assert.ok(dataShape.length === 3 || dataShape.length === 1 || dataShape.length === 2, `${name}: images (C, H, W), text (V, L) or points (2)`);
+    assert.equal(dataShape.length === 2, vocabulary?.length === dataShape[0], `${name}: text, and only text, has a vocabulary of V characters`);
+    assert.equal(dataShape.length === 2, Boolean(datasetOf(name).corpus), `${name}: text datasets open their corpus for evaluation`);
     assert.ok(numClasses >= 0);
     assert.ok(entry.description && entry.source, name);
     assert.ok(entry.classifier === null || entry.classifier === name, `${name}: its classifier is models/classifiers/${name}.safetensors`);

@@ -69,7 +69,7 @@ for (const preset of Object.keys(presets)) {
       const fake = E.noGrad(() => gan.G.forward(z, labels));
       assert.deepEqual(fake.shape, [8, ...dataShape], "G makes samples of the data's shape");
       const out = E.noGrad(() => gan.D.forward(fake, labels));
-      assert.deepEqual(out.shape, [8 / gan.config.model.pack, 1 + gan.D.auxClasses + gan.D.features], "D: one row per sample (or pack)");
+      assert.deepEqual(out.shape, [8 / gan.config.model.pack, 1 + gan.D.auxClasses + gan.D.codeOutputs + gan.D.features], "D: one row per sample (or pack)");
     });
     trainer.dispose();
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Renders docs/zoo.md from what scripts/zoo-table.sh collects: one row per variant of the zoo.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [dir, ...rows] = process.argv.slice(2);
+const f = (x, d = 3) => (typeof x === "number" ? x.toFixed(d) : "–");
+
+/** What each variant changes, against the tutorial's GAN. */
+const changes = {
+  "mnist-mlp": "the tutorial's GAN: MLPs, BCE",
+  "mnist-cnn-mlp": "G upsamples and convolves; D stays an MLP",
+  "mnist-dcgan": "strided (transposed) convolutions and BatchNorm in both nets",
+  "mnist-cgan": "the label fed to G and D",
+  "mnist-acgan": "D predicts the label beside real/fake",
+  "mnist-infogan": "unsupervised codes in z; D's Q head reads them back (mutual information)",
+  "mnist-wgan-gp": "Wasserstein critic, gradient penalty between real and fake, n_critic 5",
+  "mnist-wgan-div": "Wasserstein divergence: a |grad|^6 penalty, no Lipschitz constraint",
+  "mnist-lsgan": "least-squares targets instead of BCE",
+  "mnist-hinge-sn": "hinge loss, spectral norm in D",
+  "mnist-ragan": "D judges real against the average fake (relativistic)",
+  "mnist-ralsgan": "the relativistic comparison with least squares",
+  "mnist-dragan": "a gradient penalty in a noisy neighbourhood of the real data",
+  "mnist-began": "D an autoencoder; the equilibrium control k_t and the convergence measure",
+  "mnist-ebgan": "D an autoencoder energy with a margin; the pulling-away term in G's loss",
+};
+
+const lines = [];
+for (const row of rows) {
+  const [name, flags] = row.split("|");
+  const r = JSON.parse(readFileSync(join(dir, `${name}.eval.json`), "utf8"));
+  const { seconds } = JSON.parse(readFileSync(join(dir, `${name}.time.json`), "utf8"));
+  const card = JSON.parse(readFileSync(join(dir, name, "config.json"), "utf8"));
+  const command = `\`gantry train ${flags} --seed 0 --out runs/${name} && gantry eval --run runs/${name}\``;
+  const agreement = r.codeAgreement ? ` (code-class agreement ${f(r.codeAgreement.agreement * 100, 1)}%)` : "";
+  lines.push(
+    `| ${name} | ${changes[name] ?? ""} | \`${card.loss.name}\` | ![${name}](images/zoo-${name}.png) | ${f(r.fid, 1)}${agreement} | ${f(r.precision)} | ${f(r.recall)} | ${r.classesCovered}/10 | ${(seconds / 60).toFixed(1)} | ${command} |`,
+  );
+}
+const floor = JSON.parse(readFileSync(join(dir, `${rows[0].split("|")[0]}.eval.json`), "utf8")).floor;
+
+console.log(`# The GAN zoo
+
+Every variant gantry ships, each a preset with its paper's settings (\`gantry list\` prints each
+with its paper). A variant is a loss in the registry (\`src/losses/index.ts\`), a model family
+(\`src/models/registry.ts\`) or a latent option, and a preset (\`src/train/presets.ts\`); one
+contract suite (\`src/train/zoo.test.ts\`) trains every preset for a few steps on tiny data and
+checks finite losses, exact resume, export and sampling, the config round trip and the data
+shapes. Every \`mnist-*\` preset has a \`fashion-*\` twin.
+
+The scores are at one fixed, small budget — one epoch of MNIST at batch 64 (937 steps; five for
+the MLP GANs, which are 10x cheaper per step) from seed 0 on one engine thread of a 2-core CPU,
+two runs at a time — to compare the variants early in training, not their best. FID is gantry's
+MNIST-classifier FID on 10,000 samples (lower is better; real vs real: ${f(floor.fid, 2)}), not
+comparable with Inception FID; precision/recall are Kynkäänniemi et al.'s (k = 3) in the same
+features; "classes" counts classes holding at least 10% of their share. Rows that ran beside
+other jobs took longer; "minutes" is a rough guide. The sample grids are 32 samples from seed 1
+(\`gantry sample --run RUN --count 32 --seed 1\`).
+
+Reproduce the whole table: \`bash scripts/zoo-table.sh\` (two lanes at once: \`bash scripts/zoo-table.sh runs/zoo 0/2\` and \`1/2\`).
+
+| preset | what it changes | loss | samples | FID (MNIST clf.) | precision | recall | classes | minutes | reproduce |
+|---|---|---|---|---|---|---|---|---|---|
+${lines.join("\n")}
+`);
