@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { repoRoot } from "./helpers.js";
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { exports: Record<string, unknown>; dependencies: Record<string, string> };
@@ -37,7 +37,10 @@ test("the published types compile in a strict consumer project that imports ever
   mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
   symlinkSync(repoRoot, join(dir, "node_modules", "gantry"));
   // What `npm install gantry` brings beside it: its dependencies, and nothing of its devDependencies.
-  for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(repoRoot, "node_modules", dep), join(dir, "node_modules", dep));
+  for (const dep of Object.keys(pkg.dependencies)) {
+    mkdirSync(dirname(join(dir, "node_modules", dep)), { recursive: true }); // a scoped package's @scope folder
+    symlinkSync(join(repoRoot, "node_modules", dep), join(dir, "node_modules", dep));
+  }
   const entries = Object.keys(pkg.exports).filter((e) => !e.endsWith(".json"));
   const lines = entries.map((e, i) => `import * as m${i} from "${e === "." ? "gantry" : `gantry/${e.slice(2)}`}";`);
   lines.push(`console.log(${entries.map((_, i) => `Object.keys(m${i}).length`).join(" + ")});`);
