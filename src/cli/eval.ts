@@ -94,7 +94,8 @@ export const evalCommand = defineCommand({
       dataset = values.dataset ?? "mnist";
     }
     const report = await evaluate(images, dataset, labels);
-    if (loaded?.shape.codes?.categorical) report.codeAgreement = categoricalAgreement(loaded, dataset);
+    const K = loaded?.shape.codes?.categorical;
+    if (loaded && K) report.codeAgreement = categoricalAgreement(loaded, dataset, Math.max(100, Math.round(count / K))); // --count samples in all
     console.log(values.json ? JSON.stringify(report) : formatReport(report));
   },
 });
