@@ -15,7 +15,7 @@ const changes = {
   "mnist-acgan": "D predicts the label beside real/fake",
   "mnist-infogan": "unsupervised codes in z; D's Q head reads them back (mutual information)",
   "mnist-wgan-gp": "Wasserstein critic, gradient penalty between real and fake, n_critic 5",
-  "mnist-wgan-div": "Wasserstein divergence: a |grad|^6 penalty, no Lipschitz constraint",
+  "mnist-wgan-div": "Wasserstein divergence: a penalty on the gradient norm to the 6th power, no Lipschitz constraint",
   "mnist-lsgan": "least-squares targets instead of BCE",
   "mnist-hinge-sn": "hinge loss, spectral norm in D",
   "mnist-ragan": "D judges real against the average fake (relativistic)",
@@ -57,7 +57,11 @@ shapes. Every \`mnist-*\` preset has a \`fashion-*\` twin.
 
 The scores are at one fixed, small budget — one epoch of MNIST at batch 64 (937 steps; five for
 the MLP GANs, which are 10x cheaper per step) from seed 0 on one engine thread of a 2-core CPU,
-two runs at a time — to compare the variants early in training, not their best. FID is gantry's
+two runs at a time — to compare the variants early in training, not their best. The n_critic 5
+presets (WGAN-GP, WGAN-div) update G only 187 times in that epoch, which their scores show.
+BEGAN and EBGAN ran 400 steps (0.43 epoch): their autoencoder D costs several times as much a
+step, and their runs were cut to that budget (stopped, then resumed with \`--steps 400\`, which
+trains exactly as a 400-step run). FID is gantry's
 MNIST-classifier FID on 10,000 samples (lower is better; real vs real: ${f(floor.fid, 2)}), not
 comparable with Inception FID; precision/recall are Kynkäänniemi et al.'s (k = 3) in the same
 features; "classes" counts classes holding at least 10% of their share. Rows that ran beside
@@ -79,7 +83,7 @@ digits. \`gantry eval\` draws 1,000 samples per code value, labels them with the
 and matches code values to classes one-to-one for the largest agreement: after this one epoch,
 **${f(info.agreement * 100, 1)}%** of samples agree (code value k is class ${info.classOf.join(", ")} for k = 0..9). Chen
 et al. report about 95% (5% error) after full training; one epoch is far from that, and the
-categorical code has so far found some digits (the rows below) and merged others.
+categorical code has so far found some digits (the columns below) and merged others.
 
 The categorical code, one value a column (\`gantry interpolate --run runs/mnist-infogan --sweep cat\`):
 
@@ -97,5 +101,9 @@ the slant and width the paper's fully trained model separates; \`gantry sample -
 
 BEGAN logs k_t and its global convergence measure M = L(x) + |gamma L(x) - L(G(z))| in
 \`stats.jsonl\` (\`beganK\`, \`convergence\`) and on the console. In the row above, M went from
-${f(m(0).convergence)} at step ${m(0).step} to ${f(m(Math.floor(began.length / 2)).convergence)} at step ${m(Math.floor(began.length / 2)).step} and ${f(m(began.length - 1).convergence)} at step ${m(began.length - 1).step}, with k_t at ${f(m(began.length - 1).beganK, 4)}.
+${f(m(0).convergence)} at step ${m(0).step} to ${f(m(Math.floor(began.length / 2)).convergence)} at step ${m(Math.floor(began.length / 2)).step} and ${f(m(began.length - 1).convergence)} at step ${m(began.length - 1).step}, with k_t at ${f(m(began.length - 1).beganK, 4)}.${
+  m(began.length - 1).beganK < 1e-3
+    ? " While k_t sits at 0, L(G(z)) is still above gamma L(x): D only learns to reconstruct real digits and G only to be\nreconstructed well, so at this budget BEGAN's samples are blurry and alike; BEGAN needs a far longer run than this table gives."
+    : ""
+}
 `);

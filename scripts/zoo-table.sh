@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces docs/zoo.md: trains every zoo variant for the same budget (one epoch of MNIST at
-# batch 64, 937 steps; five for the MLPs, as docs/quality.md) from seed 0, scores each with
+# batch 64, 937 steps; five for the MLPs, as docs/quality.md; 400 for BEGAN and EBGAN, whose
+# autoencoder D costs several times as much a step) from seed 0, scores each with
 # `gantry eval --json` on 10,000 samples, saves a sample grid to docs/images/zoo-NAME.png and
 # writes the table. Runs that finished are kept; rerunning resumes the list.
 # Usage: bash scripts/zoo-table.sh [OUT_DIR] [LANE/LANES]   e.g. two lanes at once: 0/2 and 1/2,
@@ -25,8 +26,8 @@ rows=(
   "mnist-ragan|--preset mnist-ragan --epochs 1"
   "mnist-ralsgan|--preset mnist-ralsgan --epochs 1"
   "mnist-dragan|--preset mnist-dragan --epochs 1"
-  "mnist-began|--preset mnist-began --epochs 1"
-  "mnist-ebgan|--preset mnist-ebgan --epochs 1"
+  "mnist-began|--preset mnist-began --steps 400"
+  "mnist-ebgan|--preset mnist-ebgan --steps 400"
 )
 i=0
 for row in "${rows[@]}"; do
