@@ -189,28 +189,14 @@ export const losses = {
   ragan: {
     description:
       "relativistic average standard GAN: D judges whether real data is more realistic than the average fake, G the reverse (RaSGAN, Jolicoeur-Martineau 2018)",
-    make: () => ({
-      probabilistic: false,
-      relativistic: true,
-      discriminator: (real, fake) =>
+    make: () =>
+      relativistic((real, fake) =>
         binaryCrossEntropyWithLogits(relative(real, fake), target(real, 1)).add(binaryCrossEntropyWithLogits(relative(fake, real), zerosLike(fake))),
-      generator: (fake, c) => {
-        const real = requireReal(c);
-        return binaryCrossEntropyWithLogits(relative(fake, real), target(fake, 1)).add(binaryCrossEntropyWithLogits(relative(real, fake), zerosLike(real)));
-      },
-    }),
+      ),
   },
   ralsgan: {
     description: "relativistic average least squares (RaLSGAN, Jolicoeur-Martineau 2018)",
-    make: () => ({
-      probabilistic: false,
-      relativistic: true,
-      discriminator: (real, fake) => relative(real, fake).sub(1).square().mean().add(relative(fake, real).add(1).square().mean()).mul(0.5),
-      generator: (fake, c) => {
-        const real = requireReal(c);
-        return relative(fake, real).sub(1).square().mean().add(relative(real, fake).add(1).square().mean()).mul(0.5);
-      },
-    }),
+    make: () => relativistic((real, fake) => relative(real, fake).sub(1).square().mean().add(relative(fake, real).add(1).square().mean()).mul(0.5)),
   },
   began: {
     description:
@@ -233,9 +219,17 @@ export const losses = {
   },
 } satisfies Record<string, LossEntry>;
 
-function requireReal(context: GeneratorContext | undefined): Tensor {
-  if (!context?.real) throw new Error("a relativistic loss needs D's outputs on real data for G's loss (context.real)");
-  return context.real;
+/** A relativistic average loss: G's loss is D's with the roles of real and fake swapped. */
+function relativistic(dLoss: (real: Tensor, fake: Tensor) => Tensor): AdversarialLoss {
+  return {
+    probabilistic: false,
+    relativistic: true,
+    discriminator: dLoss,
+    generator: (fake, context) => {
+      if (!context?.real) throw new Error("a relativistic loss needs D's outputs on real data for G's loss (context.real)");
+      return dLoss(fake, context.real);
+    },
+  };
 }
 
 /** BEGAN: the equilibrium control k_t, a number carried from step to step (and in checkpoints). */

@@ -155,14 +155,14 @@ export function periodicEval(): TrainerHook {
   };
 }
 
+/** Each trainer's text corpus, opened once for its periodic evaluations. */
+const corpora = new WeakMap<Trainer, TextCorpus>();
+
 /**
  * Scores G (its EMA copy when there is one) now, with a collapse message when a class or toy
  * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
  * training; periodicEval records the scores.
  */
-/** Each trainer's text corpus, opened once for its periodic evaluations. */
-const corpora = new WeakMap<Trainer, TextCorpus>();
-
 export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
   const { shape, config } = trainer.gan;
   const G = trainer.ema ? (trainer.ema.shadow as Generator) : trainer.gan.G;

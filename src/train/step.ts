@@ -29,10 +29,11 @@ export interface StepResult {
   stats: Partial<StepStats>;
 }
 
-/** D's output column 0 is the adversarial logit (or energy); then class logits (AC-GAN); then an embedding (EBGAN). */
+/** D's output column 0 is the adversarial logit (or energy); then class logits (AC-GAN); then code predictions (InfoGAN); then an embedding (EBGAN). */
 const adversarial = (out: Tensor) => out.narrow(1, 0, 1);
 const classes = (out: Tensor, D: Discriminator) => out.narrow(1, 1, D.auxClasses);
-const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 1 + D.auxClasses, D.features) : undefined);
+const codePredictions = (out: Tensor, D: Discriminator) => out.narrow(1, 1 + D.auxClasses, D.codeOutputs);
+const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 1 + D.auxClasses + D.codeOutputs, D.features) : undefined);
 
 export class AdversarialStep {
   /** Real and fake go through D as one batch, unless BatchNorm would mix their statistics. */
@@ -174,7 +175,7 @@ export class AdversarialStep {
     const { D, shape, config } = this.gan;
     if (!codes || !shape.codes) return null;
     const { categorical: K, continuous: C } = shape.codes;
-    const q = out.narrow(1, 1 + D.auxClasses, K + C);
+    const q = codePredictions(out, D); // (B, K + C)
     const [wCat, wCon] = config.loss.infoWeight;
     const terms: Tensor[] = [];
     if (K) terms.push(crossEntropy(q.narrow(1, 0, K), codes.categorical!).mul(wCat));
