@@ -48,6 +48,8 @@ export {
 } from "./functional.js";
 export { grad, noGrad, enableGrad, isGradEnabled, type GradOptions } from "./autograd.js";
 export { tidy, keep, scope } from "./scope.js";
+export { ThreadGovernor, parseProcStat, describeChange, type ThreadChange, type GovernorIO, type CpuTimes } from "./threads.js";
+export { availableCores } from "./native.js";
 export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, withSeed, getRngState, setRngState, torchVersion } from "./device.js";
 export { saveSafetensors, loadSafetensors, serialize, deserialize, type TensorDict, type Metadata } from "./safetensors.js";
 export { op, Op } from "./dispatch.js";

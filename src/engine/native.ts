@@ -1,6 +1,6 @@
 // Loads the libtorch addon. Everything else in the engine goes through this module.
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -45,17 +45,36 @@ export interface Native {
   version(): string;
 }
 
+/**
+ * The cores this process may use: the CPUs in its affinity mask (what availableParallelism reports)
+ * capped by a cgroup v2 CPU quota (a container given 2 CPUs of a 64-core host sees 64 in its mask).
+ */
+export function availableCores(cpuMax = "/sys/fs/cgroup/cpu.max"): number {
+  const cores = availableParallelism();
+  try {
+    const [quota, period] = readFileSync(cpuMax, "utf8").trim().split(/\s+/);
+    if (quota === "max" || !period) return cores;
+    return Math.max(1, Math.min(cores, Math.ceil(Number(quota) / Number(period)) || cores));
+  } catch {
+    return cores;
+  }
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 function load(): Native {
-  // OpenBLAS reads this when it is loaded: its own thread pool would fight libtorch's.
+  // Both are read once, when the libraries load. OpenBLAS's own thread pool would fight
+  // libtorch's. libgomp's workers spin between parallel regions by default: on a machine where
+  // another job holds a core they steal its time and the step runs 2.3x slower; passive workers
+  // sleep instead, at no cost when the machine is idle (bench/threads.ts measures both).
   process.env.OPENBLAS_NUM_THREADS ??= "1";
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   const path = join(root, "build", "Release", "gantry.node");
   if (!existsSync(path)) {
     throw new EngineError(`gantry's native addon is not built (${path} is missing): run \`npm run build:native\``);
   }
   const addon = createRequire(import.meta.url)(path) as Native;
-  const threads = Number(process.env.GANTRY_NUM_THREADS ?? availableParallelism());
+  const threads = Number(process.env.GANTRY_NUM_THREADS ?? availableCores());
   addon.setNumThreads(Math.max(1, Math.floor(threads) || 1));
   return addon;
 }

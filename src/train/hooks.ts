@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StepStats, Trainer } from "./trainer.js";
-import { getRngState, setRngState, tidy } from "../engine/index.js";
+import { describeChange, getRngState, setRngState, ThreadGovernor, tidy } from "../engine/index.js";
 import type { Generator } from "../models/index.js";
 import { evaluate, textScores, toyModeStats } from "../metrics/index.js";
 import { decodeSequences, type TextCorpus } from "../data/text.js";
@@ -218,4 +218,19 @@ function keepBest(trainer: Trainer, step: number, fid: number): void {
 }
 
 /** The hooks every run has, in the order they run. */
-export const defaultHooks = (): TrainerHook[] => [statsLog(), progressBar(), sampleGrids(), checkpoints(), periodicEval()];
+/**
+ * Follows the cores other processes leave free (engine/threads.ts), with one line on the console
+ * at each change; nothing when GANTRY_NUM_THREADS fixes the thread count or training is on a GPU.
+ */
+export function threadGovernor(governor = ThreadGovernor.fromEnv()): TrainerHook {
+  return {
+    name: "threads",
+    afterStep(trainer) {
+      if (!governor || trainer.gan.config.train.device !== "cpu") return;
+      const change = governor.tick();
+      if (change) trainer.progress.line(describeChange(change));
+    },
+  };
+}
+
+export const defaultHooks = (): TrainerHook[] => [statsLog(), progressBar(), sampleGrids(), checkpoints(), periodicEval(), threadGovernor()];

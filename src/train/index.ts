@@ -11,7 +11,18 @@ export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInp
 export { presets } from "./presets.js";
 export { createGan, resolveConfig, sampleLatent, modelShapeOf, type Gan } from "./gan.js";
 export { Trainer, type StepStats, type TrainerEvents, type TrainerOptions } from "./trainer.js";
-export { defaultHooks, statsLog, progressBar, sampleGrids, checkpoints, periodicEval, scoreGenerator, type TrainerHook, type StepInfo } from "./hooks.js";
+export {
+  defaultHooks,
+  statsLog,
+  progressBar,
+  sampleGrids,
+  checkpoints,
+  periodicEval,
+  threadGovernor,
+  scoreGenerator,
+  type TrainerHook,
+  type StepInfo,
+} from "./hooks.js";
 export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
 export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
