@@ -6,7 +6,7 @@
 //   3. training's speed with and without a dashboard (server plus an open page) watching it,
 //      alternating runs, as a ratio.
 // Chromium through playwright-core; the same machine and moment for every number.
-import { appendFileSync, copyFileSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -23,6 +23,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 console.log(`cpu: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}; chromium ${chromiumPath}`);
 const root = mkdtempSync(join(tmpdir(), "gantry-bench-dash-"));
+process.on("exit", () => rmSync(root, { recursive: true, force: true }));
 
 // A real small run to copy its config, reals and a grid from.
 const seedRun = join(root, "seed");

@@ -4,14 +4,11 @@
 //   gantry fast:      gantry's default loop (one G forward reused for G's step, real and fake
 //                     through D together when D has no BatchNorm, D frozen during G's step).
 // Rounds alternate so that machine noise hits all three alike. The last line is JSON.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { setNumThreads, torchVersion } from "../src/engine/index.js";
 import { createGan, Trainer } from "../src/train/index.js";
 import { Progress } from "../src/train/progress.js";
-import { TorchWorker, median } from "./torch-worker.js";
+import { TorchWorker, median, scratchDir } from "./torch-worker.js";
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -20,7 +17,7 @@ const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unk
 
 async function gantryStep(preset: string, loop: "fast" | "tutorial") {
   const gan = createGan({ preset, train: { loop, steps: 1_000_000, device } });
-  const trainer = await Trainer.create(gan, { runDir: mkdtempSync(join(tmpdir(), "gantry-bench-")), progress: silent });
+  const trainer = await Trainer.create(gan, { runDir: scratchDir(), progress: silent });
   return (steps: number) => {
     const start = process.hrtime.bigint();
     for (let i = 0; i < steps; i++) {

@@ -8,11 +8,9 @@
 //   BENCH_SETTINGS: extra settings to try, e.g. "spin10k:GOMP_SPINCOUNT=10000;active:OMP_WAIT_POLICY=ACTIVE"
 import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { median, scratchDir } from "./torch-worker.js";
 import { performance } from "node:perf_hooks";
 
 type Setting = { name: string; env: Record<string, string> };
@@ -25,7 +23,7 @@ async function worker(preset: string, steps: number, rounds: number) {
   const governor = ThreadGovernor.fromEnv();
   const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
   const trainer = await Trainer.create(createGan({ preset, train: { steps: 1_000_000 } }), {
-    runDir: mkdtempSync(join(tmpdir(), "gantry-bench-")),
+    runDir: scratchDir(),
     progress: silent,
   });
   // Warm up for a few seconds, long enough for the governor's two samples: a real run is long.
@@ -55,11 +53,6 @@ function run(setting: Setting, preset: string, steps: number, rounds: number): {
   if (out.status !== 0) throw new Error(`${setting.name} ${preset}: ${out.stderr}`);
   return JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "{}");
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const cores = cpus().length;

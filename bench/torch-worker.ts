@@ -4,6 +4,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "torch_worker.py");
 
@@ -37,4 +39,11 @@ export class TorchWorker {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** A run directory for a benchmark, removed when the process exits. */
+export function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-bench-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
