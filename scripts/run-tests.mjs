@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Runs every compiled *.test.js under dist/ with node's test runner, one process per file.
+// Runs every compiled *.test.js under dist/ with node's test runner, one file at a time, each in
+// its own process and its own temporary folder; then a table of the files' times and results.
+//   node scripts/run-tests.mjs [FILTER]   only the files whose path contains FILTER
+//   KEEP_TEST_TMP=1                        keep the temporary folders for a look
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +15,12 @@ function find(dir) {
   });
 }
 
+const size = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
+    const path = join(dir, e.name);
+    return sum + (e.isDirectory() ? size(path) : e.isFile() ? statSync(path).size : 0);
+  }, 0);
+
 const filter = process.argv[2];
 const files = find("dist")
   .filter((f) => !filter || f.includes(filter))
@@ -20,25 +29,30 @@ if (!files.length) {
   console.error(`no test files found${filter ? ` matching '${filter}'` : ""}`);
   process.exit(1);
 }
-// Every temporary file the tests and the processes they start make (run directories, caches,
-// exports) goes under one folder, removed at the end: a run writes gigabytes, and a machine that
-// runs the suite often would fill its disk. KEEP_TEST_TMP=1 keeps it for a look.
-const scratch = mkdtempSync(join(tmpdir(), "gantry-tests-"));
-const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", TMPDIR: scratch };
-// One file at a time (each uses every core it is given), and no test may hang the run: one that
-// runs past 10 minutes fails with its name.
-const flags = ["--expose-gc", "--test", "--test-reporter=spec", "--test-concurrency=1", "--test-timeout=600000"];
+
+// No test may hang the run: one that runs past 10 minutes fails with its name.
+const flags = ["--expose-gc", "--test", "--test-reporter=spec", "--test-timeout=600000"];
 const started = Date.now();
-const result = spawnSync(process.execPath, [...flags, ...files], { stdio: "inherit", env });
-const size = (dir) =>
-  readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
-    const path = join(dir, e.name);
-    return sum + (e.isDirectory() ? size(path) : e.isFile() ? statSync(path).size : 0);
-  }, 0);
-const written = `${(size(scratch) / 1e6).toFixed(0)} MB of temporary files in ${scratch}`;
-if (process.env.KEEP_TEST_TMP) console.log(`${files.length} test files in ${Math.round((Date.now() - started) / 1000)} s; kept ${written}`);
-else {
-  rmSync(scratch, { recursive: true, force: true });
-  console.log(`${files.length} test files in ${Math.round((Date.now() - started) / 1000)} s; removed ${written}`);
+const rows = [];
+for (const file of files) {
+  // Everything the file's tests and the processes they start write to the temporary folder (run
+  // directories, exports, caches) lands here and is removed after the file: the suite writes
+  // gigabytes in all, which a machine that runs it often would otherwise keep.
+  const scratch = mkdtempSync(join(tmpdir(), "gantry-tests-"));
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", TMPDIR: scratch };
+  const t0 = Date.now();
+  const result = spawnSync(process.execPath, [...flags, file], { stdio: "inherit", env });
+  const mb = size(scratch) / 1e6;
+  if (!process.env.KEEP_TEST_TMP) rmSync(scratch, { recursive: true, force: true });
+  rows.push({ file, ok: result.status === 0, seconds: (Date.now() - t0) / 1000, mb });
 }
-process.exit(result.status ?? 1);
+
+const failed = rows.filter((r) => !r.ok);
+console.log(`\n${"test file".padEnd(48)}${"seconds".padStart(9)}${"temp MB".padStart(9)}  result`);
+for (const r of rows) {
+  console.log(`${r.file.replace(/^dist\//, "").padEnd(48)}${r.seconds.toFixed(1).padStart(9)}${r.mb.toFixed(0).padStart(9)}  ${r.ok ? "pass" : "FAIL"}`);
+}
+console.log(
+  `${files.length} test files in ${Math.round((Date.now() - started) / 1000)} s: ${failed.length ? `${failed.length} FAILED (${failed.map((r) => r.file).join(", ")})` : "all passed"}`,
+);
+process.exit(failed.length ? 1 : 0);
