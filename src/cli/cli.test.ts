@@ -64,6 +64,10 @@ test("eval scores a run and an IDX file of samples, as a table or one JSON line"
   assert.match(table, /FID \(MNIST classifier\)/);
   assert.match(table, /real vs real/);
   assert.match(table, /label accuracy/, "the labels file beside the samples is found");
+  // A shipped pretrained model, as --help says: trained, so well below the untrained run.
+  const pretrained = JSON.parse(ok("eval", "--pretrained", "mnist-dcgan", "--count", "300", "--json"));
+  assert.equal(pretrained.count, 300);
+  assert.ok(pretrained.fid < report.fid, `pretrained FID ${pretrained.fid} below the untrained ${report.fid}`);
   const toy = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "toy");
   ok("train", "--preset", "toy-ring8", "--steps", "3", "--out", toy);
   const modes = JSON.parse(ok("eval", "--run", toy, "--json"));

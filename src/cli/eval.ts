@@ -31,7 +31,7 @@ const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 export const evalCommand = defineCommand({
   summary:
     "score a generator: images with gantry's classifier (FID, KID, IS, precision/recall, density/coverage), toy modes, or text (n-gram JSD, memorized, novel)",
-  usage: "gantry eval --run RUN_DIR | --generator FILE | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
+  usage: "gantry eval --run RUN_DIR | --generator FILE | --pretrained NAME | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
   options: {
     ...generatorOptions,
     samples: { type: "string", description: "an IDX file of 28x28 uint8 images, gzipped or not" },
@@ -42,8 +42,8 @@ export const evalCommand = defineCommand({
     json: { type: "boolean", description: "print one JSON line instead of a table" },
   },
   async run(values) {
-    const given = (["run", "generator", "samples"] as const).filter((k) => values[k] !== undefined);
-    if (given.length !== 1) throw new ConfigError([{ path: "--run/--generator/--samples", message: "give exactly one of them" }]);
+    const given = (["run", "generator", "pretrained", "samples"] as const).filter((k) => values[k] !== undefined);
+    if (given.length !== 1) throw new ConfigError([{ path: "--run/--generator/--pretrained/--samples", message: "give exactly one of them" }]);
     manualSeed(numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0);
     const count = numberFlag(values, "count", { integer: true, min: 10 }) ?? 10_000;
     const loaded = values.samples === undefined ? generatorFromFlags(values) : null;

@@ -357,6 +357,10 @@ export class Tensor implements Owned, Disposable {
   t(): Tensor {
     return wrap(op("aten::t").call([this.handle]));
   }
+  /** The diagonal of a matrix (a view), `offset` above (> 0) or below (< 0) the main one. */
+  diagonal(offset = 0): Tensor {
+    return wrap(op("aten::diagonal").call([this.handle, offset, 0, 1]));
+  }
   flatten(startDim = 0, endDim = -1): Tensor {
     return wrap(op("aten::flatten.using_ints").call([this.handle, startDim, endDim]));
   }

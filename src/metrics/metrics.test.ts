@@ -2,7 +2,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as E from "../engine/index.js";
-import { frechetDistance, kernelInceptionDistance, inceptionScore, precisionRecall, densityCoverage, meanCov, modeStats, toyModeStats } from "./index.js";
+import {
+  frechetDistance,
+  kernelInceptionDistance,
+  inceptionScore,
+  precisionRecall,
+  densityCoverage,
+  meanCov,
+  modeStats,
+  toyModeStats,
+  memorizedFraction,
+} from "./index.js";
+import { kthNeighbourDistances, manifoldScores } from "./scores.js";
 import { toyDistributions } from "../data/toy.js";
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a}, expected ${b} (tolerance ${tol})`);
@@ -146,5 +157,64 @@ test("toy mode statistics: modes captured and high-quality samples", () => {
     assert.equal(one.collapsed, true);
     const off = toyModeStats(E.zeros([500, 2]), ring);
     assert.equal(off.highQualityFraction, 0);
+  });
+});
+
+test("the shared-distance manifold scores equal each score computed on its own, across chunk edges", () => {
+  E.tidy(() => {
+    E.manualSeed(3);
+    const real = E.randn([230, 5]);
+    const fake = E.randn([170, 5]).mul(1.3).add(0.2);
+    // Brute force, straight from the definitions, on the whole distance matrices.
+    const rows = (t: E.Tensor) => {
+      const flat = t.toArray() as number[];
+      return Array.from({ length: t.shape[0] }, (_, i) => flat.slice(i * t.shape[1], (i + 1) * t.shape[1]));
+    };
+    const [rr, ff, fr] = [rows(E.cdist(real, real)), rows(E.cdist(fake, fake)), rows(E.cdist(fake, real))];
+    const kth = (d: number[][], k: number) => d.map((r) => [...r].sort((a, b) => a - b)[k]);
+    const [r3, r5, f3] = [kth(rr, 3), kth(rr, 5), kth(ff, 3)];
+    const precision = fr.filter((r) => r.some((d, j) => d <= r3[j])).length / fake.shape[0];
+    const recall = r3.filter((_, j) => fr.some((r, i) => r[j] <= f3[i])).length / real.shape[0];
+    const density = fr.reduce((s, r) => s + r.filter((d, j) => d <= r5[j]).length, 0) / (5 * fake.shape[0]);
+    const coverage = r5.filter((radius, j) => Math.min(...fr.map((r) => r[j])) <= radius).length / real.shape[0];
+    const got = manifoldScores(real, fake, { kPR: 3, kDC: 5, chunk: 64 });
+    close(got.precision, precision, 1e-6, "precision");
+    close(got.recall, recall, 1e-6, "recall");
+    close(got.density, density, 1e-6, "density");
+    close(got.coverage, coverage, 1e-6, "coverage");
+    assert.ok(precision > 0 && precision < 1 && recall > 0 && recall < 1, "the sets overlap in part, so a wrong term would show");
+    // Cached real radii give the same scores.
+    const radii = kthNeighbourDistances(real, [3, 5], 100) as [E.Tensor, E.Tensor];
+    assert.deepEqual(manifoldScores(real, fake, { realRadii: radii }), manifoldScores(real, fake));
+    const m = E.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(m.diagonal().toArray(), [1, 4]);
+  });
+});
+
+test("the memorization check is exact: its 4x4 block-mean bound never hides a near copy", () => {
+  E.tidy(() => {
+    E.manualSeed(4);
+    const train = E.rand([300, 1, 28, 28]).mul(2).sub(1);
+    // RMS 0.025 on a 0..1 scale is an L2 distance of 0.05 * 28 = 1.4 in [-1, 1].
+    const threshold = 1.4;
+    const noise = (scale: number) => E.randn([1, 1, 28, 28]).mul(scale / 28);
+    // Noise constant on each 4x4 block meets the bound with equality: the tightest case.
+    const blocky = (norm: number) => {
+      const n = E.upsample(E.randn([1, 1, 7, 7]), { scaleFactor: 4 });
+      return n.mul(norm / n.norm().item());
+    };
+    const samples = E.cat([
+      train.narrow(0, 5, 1), // an exact copy
+      train.narrow(0, 9, 1).add(noise(1.2)), // inside the threshold
+      train.narrow(0, 11, 1).add(noise(1.6)), // just outside
+      train.narrow(0, 13, 1).add(blocky(1.3)), // inside, its bound 1.3 exactly
+      E.rand([6, 1, 28, 28]).mul(2).sub(1), // new images
+    ]);
+    const brute = (E.cdist(samples.flatten(1), train.flatten(1)).min(1).values.toArray() as number[]).filter((d) => d <= threshold).length / 10;
+    assert.equal(memorizedFraction(samples, train), brute);
+    assert.equal(brute, 0.3, "the copy and the two near copies, not the one just outside");
   });
 });

@@ -2,7 +2,7 @@
 //   Fréchet distance (Heusel et al. 2017), KID (Bińkowski et al. 2018, unbiased, cubic kernel),
 //   Inception-Score analogue (Salimans et al. 2016), precision and recall (Kynkäänniemi et al.
 //   2019, k = 3), density and coverage (Naeem et al. 2020, k = 5).
-import { type Tensor, cat, cdist, eigh, kthvalue, logSoftmax, randint, softmax, tidy, tensor } from "../engine/index.js";
+import { type Tensor, cat, cdist, eigh, full, keep, kthvalue, logSoftmax, randint, softmax, tidy, zeros } from "../engine/index.js";
 
 /** Mean (D) and covariance (D, D) of features, in float64. */
 export function meanCov(features: Tensor): { mean: Tensor; cov: Tensor } {
@@ -34,7 +34,7 @@ export function frechetDistance(a: { mean: Tensor; cov: Tensor }, b: { mean: Ten
     const root = sqrtPsd(a.cov);
     const middle = root.matmul(b.cov).matmul(root);
     const traceSqrt = eigh(middle.add(middle.t()).div(2)).values.clamp(0).sqrt().sum().item();
-    const trace = (m: Tensor) => m.mul(eye(m.shape[0])).sum().item();
+    const trace = (m: Tensor) => m.diagonal().sum().item();
     return Math.max(0, diff + trace(a.cov) + trace(b.cov) - 2 * traceSqrt);
   });
 }
@@ -53,7 +53,7 @@ export function kernelInceptionDistance(real: Tensor, fake: Tensor, options: { s
         const k = (p: Tensor, q: Tensor) => p.matmul(q.t()).div(d).add(1).pow(3);
         const kxx = k(x, x);
         const kyy = k(y, y);
-        const offDiagonal = (kk: Tensor) => (kk.sum().item() - kk.mul(eye(m)).sum().item()) / (m * (m - 1));
+        const offDiagonal = (kk: Tensor) => (kk.sum().item() - kk.diagonal().sum().item()) / (m * (m - 1));
         return offDiagonal(kxx) + offDiagonal(kyy) - (2 * k(x, y).sum().item()) / (m * m);
       }),
     );
@@ -61,13 +61,6 @@ export function kernelInceptionDistance(real: Tensor, fake: Tensor, options: { s
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
   return { mean, std };
-}
-
-function eye(n: number): Tensor {
-  return tensor(
-    Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)),
-    { shape: [n, n] },
-  );
 }
 
 /** exp(E_x KL(p(y|x) || p(y))) over `splits` splits of the logits; mean and std. */
@@ -86,65 +79,92 @@ export function inceptionScore(logits: Tensor, splits = 10): { mean: number; std
   return { mean, std: Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / splits) };
 }
 
-/** For each row of x, its distance to its k-th nearest other row (itself excluded). */
-export function kthNeighbourDistance(x: Tensor, k: number, chunk = 1000): Tensor {
-  const parts: Tensor[] = [];
+/** For each row of x, its distances to its k-th nearest other rows (itself excluded), one tensor per k. */
+export function kthNeighbourDistances(x: Tensor, ks: readonly number[], chunk = 1000): Tensor[] {
+  const parts: Tensor[][] = ks.map(() => []);
   for (let i = 0; i < x.shape[0]; i += chunk) {
-    // The nearest "neighbour" at distance 0 is the point itself: take the (k+1)-th.
-    parts.push(tidy(() => kthvalue(cdist(x.narrow(0, i, Math.min(chunk, x.shape[0] - i)), x), k + 1, 1)));
+    // Each chunk's distances to every row, once for all k: the k-th smallest other is the (k+1)-th.
+    tidy(() => {
+      const d = cdist(x.narrow(0, i, Math.min(chunk, x.shape[0] - i)), x);
+      ks.forEach((k, j) => parts[j].push(keep(kthvalue(d, k + 1, 1))));
+    });
   }
-  const all = cat(parts);
-  for (const p of parts) p.dispose();
-  return all;
+  return parts.map((p) => {
+    const all = cat(p);
+    for (const t of p) t.dispose();
+    return all;
+  });
 }
 
-/** How many balls B(centre_i, radius_i) contain each query point: (Q). */
-function ballCounts(queries: Tensor, centres: Tensor, radii: Tensor, chunk = 1000): number[] {
-  const counts: number[] = [];
-  for (let i = 0; i < queries.shape[0]; i += chunk) {
-    counts.push(
-      ...tidy(() =>
-        cdist(queries.narrow(0, i, Math.min(chunk, queries.shape[0] - i)), centres)
-          .le(radii.unsqueeze(0))
-          .to({ dtype: "float32" })
-          .sum(1)
-          .toArray(),
-      ),
-    );
+/** For each row of x, its distance to its k-th nearest other row (itself excluded). */
+export function kthNeighbourDistance(x: Tensor, k: number, chunk = 1000): Tensor {
+  return kthNeighbourDistances(x, [k], chunk)[0];
+}
+
+export interface ManifoldScores {
+  /** Fake samples inside the real manifold (real k-NN balls, k = kPR). */
+  precision: number;
+  /** Real samples inside the fake manifold. */
+  recall: number;
+  /** Naeem et al.: real k-NN balls (k = kDC) holding each fake sample, over k; can exceed 1. */
+  density: number;
+  /** Real samples whose k-NN ball (k = kDC) holds a fake sample. */
+  coverage: number;
+}
+
+/**
+ * Precision and recall (Kynkäänniemi et al. 2019, k = kPR) and density and coverage (Naeem et al.
+ * 2020, k = kDC) from three distance passes (real-real, fake-fake, fake-real) instead of one per
+ * score. `realRadii` ([kPR radii, kDC radii]) may come from a cache, the real set being fixed.
+ */
+export function manifoldScores(
+  real: Tensor,
+  fake: Tensor,
+  options: { kPR?: number; kDC?: number; realRadii?: [Tensor, Tensor]; chunk?: number } = {},
+): ManifoldScores {
+  const { kPR = 3, kDC = 5, chunk = 1000 } = options;
+  const [realPR, realDC] = options.realRadii ?? kthNeighbourDistances(real, [kPR, kDC], chunk);
+  const [fakePR] = kthNeighbourDistances(fake, [kPR], chunk);
+  const [nReal, nFake] = [real.shape[0], fake.shape[0]];
+  let inPrecision = 0;
+  let densitySum = 0;
+  // Per real sample, across the fake chunks: fake balls holding it (recall) and its nearest fake (coverage).
+  let recallHits = zeros([nReal]);
+  let nearestFake = full([nReal], Number.POSITIVE_INFINITY);
+  for (let i = 0; i < nFake; i += chunk) {
+    const n = Math.min(chunk, nFake - i);
+    const [p, dsum, hits, nearest] = tidy(() => {
+      const d = cdist(fake.narrow(0, i, n), real); // (n, nReal)
+      const inReal = d.le(realPR.unsqueeze(0)).to({ dtype: "float32" }).sum(1).gt(0).to({ dtype: "float32" }).sum();
+      const inDC = d.le(realDC.unsqueeze(0)).to({ dtype: "float32" }).sum();
+      const inFake = d
+        .le(fakePR.narrow(0, i, n).unsqueeze(1))
+        .to({ dtype: "float32" })
+        .sum(0);
+      return [inReal.item(), inDC.item(), keep(recallHits.add(inFake)), keep(nearestFake.minimum(d.min(0).values))];
+    });
+    inPrecision += p;
+    densitySum += dsum;
+    recallHits.dispose();
+    nearestFake.dispose();
+    [recallHits, nearestFake] = [hits, nearest];
   }
-  return counts;
+  const [recall, coverage] = tidy(() => [
+    recallHits.gt(0).to({ dtype: "float32" }).mean().item(),
+    nearestFake.le(realDC).to({ dtype: "float32" }).mean().item(),
+  ]);
+  for (const t of [recallHits, nearestFake, fakePR, ...(options.realRadii ? [] : [realPR, realDC])]) t.dispose();
+  return { precision: inPrecision / nFake, recall, density: densitySum / (kDC * nFake), coverage };
 }
 
 /** Precision: fake samples inside the real manifold; recall: real samples inside the fake one. */
 export function precisionRecall(real: Tensor, fake: Tensor, k = 3): { precision: number; recall: number } {
-  const realRadii = kthNeighbourDistance(real, k);
-  const fakeRadii = kthNeighbourDistance(fake, k);
-  const inside = (counts: number[]) => counts.filter((c) => c > 0).length / counts.length;
-  const precision = inside(ballCounts(fake, real, realRadii));
-  const recall = inside(ballCounts(real, fake, fakeRadii));
-  realRadii.dispose();
-  fakeRadii.dispose();
+  const { precision, recall } = manifoldScores(real, fake, { kPR: k });
   return { precision, recall };
 }
 
 /** Density (can exceed 1) and coverage, both around real samples' k-NN balls. */
 export function densityCoverage(real: Tensor, fake: Tensor, k = 5): { density: number; coverage: number } {
-  const radii = kthNeighbourDistance(real, k);
-  const perFake = ballCounts(fake, real, radii);
-  const density = perFake.reduce((a, b) => a + b, 0) / (k * fake.shape[0]);
-  // Coverage: real points whose own ball holds at least one fake point.
-  let covered = 0;
-  for (let i = 0; i < real.shape[0]; i += 1000) {
-    const n = Math.min(1000, real.shape[0] - i);
-    covered += tidy(() =>
-      cdist(real.narrow(0, i, n), fake)
-        .min(1)
-        .values.le(radii.narrow(0, i, n))
-        .to({ dtype: "float32" })
-        .sum()
-        .item(),
-    );
-  }
-  radii.dispose();
-  return { density, coverage: covered / real.shape[0] };
+  const { density, coverage } = manifoldScores(real, fake, { kDC: k });
+  return { density, coverage };
 }
