@@ -86,7 +86,7 @@ export function kthNeighbourDistances(x: Tensor, ks: readonly number[], chunk = 
     // Each chunk's distances to every row, once for all k: the k-th smallest other is the (k+1)-th.
     tidy(() => {
       const d = cdist(x.narrow(0, i, Math.min(chunk, x.shape[0] - i)), x);
-      ks.forEach((k, j) => parts[j].push(keep(kthvalue(d, k + 1, 1))));
+      for (const [j, k] of ks.entries()) parts[j].push(keep(kthvalue(d, k + 1, 1)));
     });
   }
   return parts.map((p) => {
