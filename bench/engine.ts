@@ -6,7 +6,7 @@
 import { ones, zeros, rand, randn, tidy, setNumThreads, getNumThreads, binaryCrossEntropy, manualSeed, torchVersion } from "../src/engine/index.js";
 import { Sequential, Linear, LeakyReLU, Tanh, Sigmoid } from "../src/nn/index.js";
 import { Adam } from "../src/optim/index.js";
-import { TorchWorker, median } from "./torch-worker.js";
+import { TorchWorker, median, machineLine } from "./torch-worker.js";
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -51,6 +51,7 @@ function timeMs(fn: () => void, n: number): number {
 
 async function main() {
   setNumThreads(threads);
+  console.log(machineLine());
   const torch = new TorchWorker();
   const info = await torch.ask<{ torch: string; threads: number }>(`setup mlp-gan ${threads}`);
   console.log(`gantry (libtorch ${torchVersion()}, ${getNumThreads()} threads) vs PyTorch ${info.torch} (${info.threads} threads)`);

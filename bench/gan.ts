@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { setNumThreads, torchVersion } from "../src/engine/index.js";
 import { createGan, Trainer } from "../src/train/index.js";
 import { Progress } from "../src/train/progress.js";
-import { TorchWorker, median, scratchDir } from "./torch-worker.js";
+import { TorchWorker, median, scratchDir, machineLine } from "./torch-worker.js";
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -29,6 +29,7 @@ async function gantryStep(preset: string, loop: "fast" | "tutorial") {
 
 async function main() {
   setNumThreads(threads);
+  console.log(machineLine());
   const torch = new TorchWorker();
   const results: Record<string, Record<string, number>> = {};
   const cuda = device !== "cpu";

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { median, scratchDir } from "./torch-worker.js";
+import { machineLine, median, scratchDir } from "./torch-worker.js";
 import { performance } from "node:perf_hooks";
 
 type Setting = { name: string; env: Record<string, string> };
@@ -78,7 +78,7 @@ async function main() {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const loads = (process.env.BENCH_LOADS ?? "idle,busy").split(",");
   const results: Record<string, Record<string, Record<string, number>>> = {};
-  console.log(`cpu: ${cpus()[0]?.model} x${cores}; node ${process.version}; ${rounds} rounds; busy = one spinning process`);
+  console.log(`${machineLine()}; ${rounds} rounds; busy = one spinning process`);
   for (const load of loads) {
     const competitor = load === "busy" ? spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }) : null;
     try {

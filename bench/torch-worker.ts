@@ -5,7 +5,7 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "torch_worker.py");
 
@@ -46,4 +46,9 @@ export function scratchDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "gantry-bench-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** The line every benchmark prints first: the CPU (models vary between machines), cores and Node. */
+export function machineLine(): string {
+  return `cpu: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}`;
 }
