@@ -7,7 +7,8 @@
 //      alternating runs, as a ratio.
 // Chromium through playwright-core; the same machine and moment for every number.
 import { appendFileSync, copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
+import { machineLine } from "./torch-worker.js";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { chromium } from "playwright-core";
@@ -21,7 +22,7 @@ const gantry = (...args: string[]) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`cpu: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}; chromium ${chromiumPath}`);
+console.log(`${machineLine()}; chromium ${chromiumPath}`);
 const root = mkdtempSync(join(tmpdir(), "gantry-bench-dash-"));
 process.on("exit", () => rmSync(root, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 // How many threads libtorch should use, chosen again while training runs. On a machine where
 // another CPU-bound job holds a core, N threads on N cores fight it and every parallel region
-// waits for the slowest worker; one thread fewer than the free cores avoids that. The governor
+// waits for the slowest worker; running on only the cores left free avoids that. The governor
 // samples /proc/stat every few seconds, subtracts this process's own CPU time, and follows the
 // cores the other processes leave free, changing the count only when two samples agree.
 // GANTRY_NUM_THREADS fixes the count and turns the governor off.

@@ -116,10 +116,11 @@ export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.
   const pixels = samples.shape.slice(1).reduce((a, b) => a * b, 1);
   const threshold = rms * 2 * Math.sqrt(pixels); // images live in [-1, 1]: twice the 0..1 scale
   const block = samples.shape.length === 4 && h % 4 === 0 && w % 4 === 0 ? 4 : 1;
-  const nearest = (q: Tensor, reference: Tensor, flat: (x: Tensor) => Tensor) => {
+  // Each query row's distance to its nearest reference row; both (N, features).
+  const nearest = (q: Tensor, reference: Tensor) => {
     let best: Tensor | null = null;
     for (let j = 0; j < reference.shape[0]; j += 10_000) {
-      const d = cdist(flat(q), flat(reference.narrow(0, j, Math.min(10_000, reference.shape[0] - j)))).min(1).values;
+      const d = cdist(q, reference.narrow(0, j, Math.min(10_000, reference.shape[0] - j))).min(1).values;
       best = best ? best.minimum(d) : d;
     }
     return best!;
@@ -130,13 +131,13 @@ export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.
   for (let i = 0; i < n; i += 500) {
     near += tidy(() => {
       const q = samples.narrow(0, i, Math.min(500, n - i));
-      const bound = nearest(pooled(q), pooledTrain, (x) => x).mul(block);
+      const bound = nearest(pooled(q), pooledTrain).mul(block);
       const admitted = bound
         .le(threshold)
         .toArray()
         .flatMap((ok, r) => (ok ? [r] : []));
       if (!admitted.length) return 0;
-      const exact = nearest(q.indexSelect(0, tensor(admitted, { dtype: "int64" })), trainImages, (x) => x.flatten(1));
+      const exact = nearest(q.indexSelect(0, tensor(admitted, { dtype: "int64" })).flatten(1), trainImages.flatten(1));
       return exact.le(threshold).to({ dtype: "float32" }).sum().item();
     });
   }

@@ -96,11 +96,6 @@ export function kthNeighbourDistances(x: Tensor, ks: readonly number[], chunk = 
   });
 }
 
-/** For each row of x, its distance to its k-th nearest other row (itself excluded). */
-export function kthNeighbourDistance(x: Tensor, k: number, chunk = 1000): Tensor {
-  return kthNeighbourDistances(x, [k], chunk)[0];
-}
-
 export interface ManifoldScores {
   /** Fake samples inside the real manifold (real k-NN balls, k = kPR). */
   precision: number;

@@ -217,7 +217,6 @@ function keepBest(trainer: Trainer, step: number, fid: number): void {
   writeFileAtomic(path, `${JSON.stringify({ step, fid })}\n`);
 }
 
-/** The hooks every run has, in the order they run. */
 /**
  * Follows the cores other processes leave free (engine/threads.ts), with one line on the console
  * at each change; nothing when GANTRY_NUM_THREADS fixes the thread count or training is on a GPU.
@@ -233,4 +232,5 @@ export function threadGovernor(governor = ThreadGovernor.fromEnv()): TrainerHook
   };
 }
 
+/** The hooks every run has, in the order they run. */
 export const defaultHooks = (): TrainerHook[] => [statsLog(), progressBar(), sampleGrids(), checkpoints(), periodicEval(), threadGovernor()];
