@@ -75,5 +75,6 @@ Napi::Value guarded(Napi::Env env, F&& body) {
 
 void initOps(Napi::Env env, Napi::Object exports);
 void initTensor(Napi::Env env, Napi::Object exports);
+void initDist(Napi::Env env, Napi::Object exports);
 
 }  // namespace gantry

@@ -329,6 +329,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   gantry::initTensor(env, exports);
   gantry::initOps(env, exports);
+  gantry::initDist(env, exports);
   return exports;
 }
 

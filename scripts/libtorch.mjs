@@ -77,8 +77,16 @@ function libraries(found) {
   return libs;
 }
 
+/** Where gloo's headers are (c10d's ProcessGroupGloo needs them): beside libtorch's, or Debian's libgloo-dev. */
+export function glooInclude(found, debianPrefix = "/usr") {
+  return [...found.include, join(debianPrefix, "include")].find((dir) => existsSync(join(dir, "gloo", "config.h"))) ?? null;
+}
+
 function cflags(found) {
   const flags = [];
+  // Distributed training (native/dist.cc) compiles only with gloo's headers.
+  const gloo = glooInclude(found);
+  if (gloo) flags.push("-DUSE_C10D_GLOO", ...(gloo === "/usr/include" ? [] : [`-I${gloo}`]));
   if (found.cxx11Abi !== null) flags.push(`-D_GLIBCXX_USE_CXX11_ABI=${found.cxx11Abi ? 1 : 0}`);
   return flags;
 }

@@ -12,7 +12,8 @@ fi
 # libtorch-dev: the engine. python3-torch: the reference for benchmarks and golden fixtures.
 # libopenblas0-pthread: a fast BLAS for both (reference BLAS is ten times slower).
 # chromium: the browser the dashboard's tests drive (playwright-core never downloads one).
-packages=(libtorch-dev python3-torch libopenblas0-pthread g++ make python3 chromium)
+# libgloo-dev: gloo's headers, for c10d's ProcessGroupGloo (data-parallel training, gantry train --nproc).
+packages=(libtorch-dev python3-torch libopenblas0-pthread libgloo-dev g++ make python3 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -101,3 +101,11 @@ export class NotImplementedError extends EngineError {
 export class OutOfMemoryError extends EngineError {
   override name = "OutOfMemoryError";
 }
+
+/**
+ * Data-parallel training could not start or lost a rank: the message names this rank, the other
+ * side where it is known, and what to check (the address, the port, the other processes' output).
+ */
+export class DistributedError extends GanError {
+  override name = "DistributedError";
+}

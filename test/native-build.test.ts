@@ -27,3 +27,11 @@ test("when nothing is found, the error names all three places", async () => {
     (e: Error) => /LIBTORCH_DIR \(unset\)/.test(e.message) && /pip-installed PyTorch/.test(e.message) && /libtorch-dev/.test(e.message),
   );
 });
+
+test("gloo's headers switch distributed training on: -DUSE_C10D_GLOO when found, nothing when not", async () => {
+  const { glooInclude } = (await import(finder)) as { glooInclude: (found: { include: string[] }, prefix?: string) => string | null };
+  assert.equal(glooInclude({ include: ["/no/such/include"] }, "/no/such/prefix"), null);
+  assert.equal(glooInclude({ include: [] }, "/usr"), "/usr/include", "Debian's libgloo-dev (scripts/setup.sh installs it)");
+  const flags = spawnSync(process.execPath, [finder, "--cflags"], { encoding: "utf8", env: { ...process.env, PYTHON: "/bin/false" } }).stdout;
+  assert.match(flags, /-DUSE_C10D_GLOO/);
+});

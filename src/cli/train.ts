@@ -2,10 +2,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineCommand, type Options, type Values } from "./command.js";
+import { defineCommand, numberFlag, type Options, type Values } from "./command.js";
 import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { configFromFlags, describeField, fieldFlags, overridesFromFlags } from "./config-flags.js";
+import { DataParallel, defaultTimeoutS, distEnvFrom, freePort, launchWorkers } from "../dist/index.js";
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -29,7 +30,17 @@ const options = {
   dash: { type: "boolean", description: "serve the live dashboard of this run beside training (gantry dash; --port, --host)" },
   port: { type: "string", description: "with --dash: the dashboard's port" },
   host: { type: "string", description: "with --dash: the dashboard's address (default 127.0.0.1)" },
+  nproc: { type: "string", description: "data-parallel training in N processes on this machine; --batch-size stays the global batch (docs/distributed.md)" },
+  nnodes: { type: "string", description: "with --nproc: machines in the run (default 1); each runs the same command with its --node-rank" },
+  "node-rank": { type: "string", description: "with --nnodes: this machine's place, 0 to nnodes-1 (rank 0's machine serves the rendezvous)" },
+  "master-addr": { type: "string", description: "with --nnodes: the address of node 0 (MASTER_ADDR; default 127.0.0.1)" },
+  "master-port": { type: "string", description: "with --nproc: node 0's rendezvous port (MASTER_PORT; default a free port, 29500 with --nnodes)" },
+  backend: { type: "string", description: "with --nproc: the collective backend, gloo (default; CPU)" },
+  "dist-timeout": { type: "string", description: `with --nproc: seconds a rank waits for the others before failing (default ${defaultTimeoutS})` },
 } as const;
+
+/** The launcher's flags: they start the workers and are not passed on to them. */
+const launcherFlags = ["nproc", "nnodes", "node-rank", "master-addr", "master-port", "backend", "dist-timeout"] as const;
 
 export const train = defineCommand({
   summary: "train a GAN: a preset, a config file, or resume a run",
@@ -42,13 +53,28 @@ export const train = defineCommand({
       throw new ConfigError([{ path: values.port !== undefined ? "--port" : "--host", message: "belongs to --dash: add --dash to serve the dashboard" }]);
     const { overrides, given } = overridesFromFlags(values);
     const resume = values.resume !== undefined;
+    const launch = launchOptions(values);
+    const env = launch ? null : distEnvFrom();
     let trainer: Trainer;
     let runDir: string;
+    let parallel: DataParallel | null = null;
     try {
       const resolved = resolve(values, overrides, given);
       runDir = resolved.runDir;
-      trainer = await Trainer.create(createGan(resolved.config), { runDir, resume, overwrite: values.overwrite === true, resumeChanges: resolved.changes });
+      if (launch) return await launchRun(launch, resolved.config.train.batchSize, values.out === undefined && !resume ? runDir : null);
+      if (env && resolved.config.train.batchSize % env.worldSize !== 0) {
+        throw new ConfigError([
+          {
+            path: "train.batchSize",
+            message: `${resolved.config.train.batchSize} does not split evenly across ${env.worldSize} processes: use a multiple of ${env.worldSize}`,
+          },
+        ]);
+      }
+      const gan = createGan(resolved.config);
+      parallel = env && DataParallel.join(env);
+      trainer = await Trainer.create(gan, { runDir, resume, overwrite: values.overwrite === true, resumeChanges: resolved.changes, parallel });
     } catch (err) {
+      parallel?.shutdown();
       // Name the flag beside the config path it sets: "--epochs (train.epochs): ...".
       if (!(err instanceof ConfigError)) throw err;
       throw new ConfigError(
@@ -58,7 +84,7 @@ export const train = defineCommand({
     }
     trainer.progress.line(`config: ${join(runDir, "config.json")}`);
     let dashboard: ChildProcess | null = null;
-    if (values.dash) {
+    if (values.dash && (!env || env.rank === 0)) {
       try {
         const started = await startDashboard(runDir, values);
         dashboard = started.child;
@@ -76,12 +102,18 @@ export const train = defineCommand({
     };
     const handlers = { SIGINT: stop("SIGINT"), SIGTERM: stop("SIGTERM") };
     for (const [s, h] of Object.entries(handlers)) process.once(s, h);
+    // A worker of `--nproc`: its launcher gone (killed), the ranks stop together with a checkpoint.
+    const orphaned = () => trainer.requestStop("the launcher (gantry train --nproc) exited");
+    process.once("disconnect", orphaned);
     let status: "finished" | "stopped";
     try {
       status = await trainer.run();
     } finally {
       for (const [s, h] of Object.entries(handlers)) process.off(s, h);
+      process.off("disconnect", orphaned);
       trainer.dispose();
+      parallel?.shutdown();
+      if (process.connected) process.disconnect();
       if (dashboard) {
         dashboard.kill("SIGTERM");
         trainer.progress.line(`dashboard stopped with training; gantry dash ${runDir} serves the run again`);
@@ -91,6 +123,86 @@ export const train = defineCommand({
     return status === "stopped" && stoppedBy ? signalExit[stoppedBy] : 0;
   },
 });
+
+interface Launch {
+  nproc: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr: string | null;
+  masterPort: number | null;
+  timeoutS: number;
+}
+
+/** The launcher's flags, checked; null when this process trains alone (or is already one rank of several). */
+function launchOptions(values: Values<typeof options>): Launch | null {
+  const nproc = numberFlag(values, "nproc", { integer: true, min: 1 }) ?? 1;
+  const nnodes = numberFlag(values, "nnodes", { integer: true, min: 1 }) ?? 1;
+  const nodeRank = numberFlag(values, "node-rank", { integer: true, min: 0 }) ?? 0;
+  const masterPort = numberFlag(values, "master-port", { integer: true, min: 1 }) ?? null;
+  const timeoutS = numberFlag(values, "dist-timeout", { min: 1 }) ?? defaultTimeoutS;
+  if (nproc === 1 && nnodes === 1) {
+    const stray = launcherFlags.find((f) => values[f] !== undefined && f !== "nproc");
+    if (stray) throw new ConfigError([{ path: `--${stray}`, message: "belongs to data-parallel training: add --nproc N (N processes on this machine)" }]);
+    return null;
+  }
+  if (distEnvFrom())
+    throw new ConfigError([
+      { path: "--nproc", message: "this process is already one rank of a data-parallel run (WORLD_SIZE is set): leave --nproc to the launcher" },
+    ]);
+  if (nodeRank >= nnodes) throw new ConfigError([{ path: "--node-rank", message: `${nodeRank} is not below --nnodes (${nnodes})` }]);
+  if (masterPort !== null && masterPort > 65535) throw new ConfigError([{ path: "--master-port", message: `${masterPort} is not a TCP port (1 to 65535)` }]);
+  const backend = values.backend ?? "gloo";
+  if (backend === "nccl") {
+    throw new ConfigError([
+      {
+        path: "--backend",
+        message:
+          "nccl is not available: this gantry addon speaks to c10d through gloo only (Debian's libtorch 1.13 has no CUDA, hence no NCCL); use --backend gloo",
+      },
+    ]);
+  }
+  if (backend !== "gloo") throw new ConfigError([{ path: "--backend", message: `unknown backend '${backend}': expected gloo` }]);
+  const masterAddr = values["master-addr"] ?? process.env.MASTER_ADDR ?? null;
+  if (nnodes > 1 && !masterAddr)
+    throw new ConfigError([{ path: "--master-addr", message: "is needed with --nnodes: the address of node 0, which every node can reach" }]);
+  return { nproc, nnodes, nodeRank, masterAddr, masterPort: masterPort ?? (process.env.MASTER_PORT ? Number(process.env.MASTER_PORT) : null), timeoutS };
+}
+
+/** Starts this machine's ranks of a data-parallel run and waits for them; the exit code. */
+async function launchRun(l: Launch, batchSize: number, defaultOut: string | null): Promise<number> {
+  const world = l.nproc * l.nnodes;
+  if (batchSize % world !== 0) {
+    throw new ConfigError([
+      { path: "--batch-size (train.batchSize)", message: `${batchSize} does not split evenly across ${world} processes: use a multiple of ${world}` },
+    ]);
+  }
+  // The workers run this same command, less the launcher's flags, with the run directory fixed.
+  const args = withoutFlags(process.argv.slice(2), launcherFlags);
+  if (defaultOut) args.push("--out", defaultOut);
+  return launchWorkers({
+    command: [process.execPath, ...process.execArgv, process.argv[1], ...args],
+    nproc: l.nproc,
+    nnodes: l.nnodes,
+    nodeRank: l.nodeRank,
+    masterAddr: l.masterAddr ?? "127.0.0.1",
+    masterPort: l.masterPort ?? (l.nnodes > 1 ? 29500 : await freePort()),
+    timeoutS: l.timeoutS,
+  });
+}
+
+/** argv without the named flags and their values (--flag VALUE and --flag=VALUE). */
+function withoutFlags(argv: string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2).split("=")[0] : null;
+    if (name && flags.includes(name)) {
+      if (!argv[i].includes("=")) i++;
+      continue;
+    }
+    out.push(argv[i]);
+  }
+  return out;
+}
 
 /** "--epochs (train.epochs)" for a path a flag set; "--set PATH" for --set; the path otherwise. */
 function labelOf(given: Map<string, string>, path: string): string {

@@ -2,7 +2,7 @@
 // dropped), images scaled to [-1, 1]. Its order depends only on (seed, epoch), so training
 // resumes from any position exactly. The dataset lives on the training device as one uint8
 // tensor, and a batch is one index_select there: there is nothing for a prefetcher to hide.
-import { type Tensor, keep, tensor, tidy } from "../engine/index.js";
+import { type BatchShard, type Tensor, keep, tensor, tidy } from "../engine/index.js";
 import type { ImageDataset } from "./datasets.js";
 import { ConfigError } from "../errors.js";
 
@@ -53,10 +53,16 @@ export class DataLoader {
 
   constructor(
     readonly dataset: ImageDataset,
-    readonly options: { batchSize: number; seed: number; device?: string },
+    /** With a shard (data-parallel training), next() returns this rank's rows of each global batch of batchSize. */
+    readonly options: { batchSize: number; seed: number; device?: string; shard?: BatchShard | null },
   ) {
-    const { batchSize } = options;
+    const { batchSize, shard } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError([{ path: "batchSize", message: `must be a positive integer, got ${batchSize}` }]);
+    if (shard && batchSize % shard.world !== 0) {
+      throw new ConfigError([
+        { path: "batchSize", message: `${batchSize} does not split evenly across ${shard.world} processes: use a multiple of ${shard.world}` },
+      ]);
+    }
     this.batchesPerEpoch = Math.floor(dataset.length / batchSize);
     if (this.batchesPerEpoch === 0) {
       throw new ConfigError([{ path: "batchSize", message: `${batchSize} is larger than the dataset (${dataset.length} images from ${dataset.source})` }]);
@@ -93,7 +99,10 @@ export class DataLoader {
     if (this.#position.batch >= this.batchesPerEpoch) this.#position = { epoch: this.#position.epoch + 1, batch: 0 };
     const { epoch, batch } = this.#position;
     const size = this.options.batchSize;
-    const index = this.#orderFor(epoch).narrow(0, batch * size, size);
+    const shard = this.options.shard;
+    // This rank's contiguous slice of the global batch (all of it in one process).
+    const local = shard ? size / shard.world : size;
+    const index = this.#orderFor(epoch).narrow(0, batch * size + (shard ? shard.rank * local : 0), local);
     const images = this.#images.indexSelect(0, index).to({ dtype: "float32" }).div(127.5).sub(1);
     const labels = this.#labels ? this.#labels.indexSelect(0, index) : null;
     index.dispose();

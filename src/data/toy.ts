@@ -1,6 +1,6 @@
 // The 2-D mixtures that papers use to study mode collapse (Unrolled GAN, VEEGAN, PacGAN):
 // a ring of 8 Gaussians and a 5x5 grid of 25.
-import { type Tensor, randint, randn, tensor, tidy } from "../engine/index.js";
+import { type Tensor, drawBatch, randint, randn, tensor, tidy } from "../engine/index.js";
 
 export interface ToyDistribution {
   name: string;
@@ -27,7 +27,7 @@ export const toyDistributions: Record<string, ToyDistribution> = {
 export function sampleToy(dist: ToyDistribution, n: number): Tensor {
   return tidy(() => {
     const centres = tensor(dist.modes);
-    const which = randint(0, dist.modes.length, [n]);
-    return centres.indexSelect(0, which).add(randn([n, 2]).mul(dist.std));
+    const which = drawBatch([n], (s) => randint(0, dist.modes.length, s));
+    return centres.indexSelect(0, which).add(drawBatch([n, 2], (s) => randn(s)).mul(dist.std));
   });
 }

@@ -43,7 +43,17 @@ export interface Native {
   getNumThreads(): number;
   cudaDeviceCount(): number;
   version(): string;
+  /** Whether the addon was built with c10d's gloo backend (native/dist.cc). */
+  distAvailable: boolean;
+  distInit(options: { rank: number; worldSize: number; masterAddr: string; masterPort: number; timeoutMs: number; iface?: string }): GroupHandle;
+  distAllreduce(group: GroupHandle, tensors: Handle[], average: boolean): void;
+  distBroadcast(group: GroupHandle, tensors: Handle[], root: number): void;
+  distBarrier(group: GroupHandle): void;
+  distShutdown(group: GroupHandle): void;
 }
+
+/** An opaque reference to one c10d process group. */
+export type GroupHandle = { readonly __group: unique symbol };
 
 /**
  * The cores this process may use: the CPUs in its affinity mask (what availableParallelism reports)

@@ -1,7 +1,7 @@
 // Adversarial losses, a typed registry. Each takes the discriminator's real/fake outputs — logits
 // (D(x) = sigmoid(logit) for the probabilistic ones), critic scores, or for the energy-based ones an
 // autoencoder's reconstruction energy — and may add a penalty that needs D itself.
-import { type Tensor, binaryCrossEntropyWithLogits, fullLike, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
+import { type Tensor, binaryCrossEntropyWithLogits, drawBatch, fullLike, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
 import { ConfigError } from "../errors.js";
 
 /** Options every loss may use. */
@@ -70,7 +70,7 @@ function gradientNormSquared(D: (x: Tensor) => Tensor, x: Tensor): Tensor {
 /** A random point on each line between a and b: eps a + (1 - eps) b, eps ~ U(0, 1) per sample. */
 function between(a: Tensor, b: Tensor): Tensor {
   const shape = [a.shape[0], ...a.shape.slice(1).map(() => 1)];
-  const eps = rand(shape, { device: a.device });
+  const eps = drawBatch(shape, (s) => rand(s, { device: a.device }));
   return a.mul(eps).add(b.detach().mul(eps.rsub(1)));
 }
 
@@ -181,7 +181,7 @@ export const losses = {
       generator: nonSaturatingG,
       // x_p = x + 0.5 std(x) u, u ~ U(0, 1); the penalty at a random point between x and x_p.
       penalty: (D, real) => {
-        const perturbed = real.add(rand(real.shape, { device: real.device }).mul(real.std().mul(0.5)));
+        const perturbed = real.add(drawBatch(real.shape, (s) => rand(s, { device: real.device })).mul(real.std().mul(0.5)));
         return unitGradientPenalty(D, between(real, perturbed), o.penaltyWeight ?? 10);
       },
     }),

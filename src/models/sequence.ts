@@ -5,7 +5,7 @@
 // The Gumbel-softmax variant (Jang et al. 2017; Kusner & Hernández-Lobato 2016) samples each
 // character with Gumbel noise and a temperature annealed over the run, so D sees near one-hot text.
 import { z } from "zod";
-import { type Tensor, cat, rand, softmax } from "../engine/index.js";
+import { type Tensor, cat, drawBatch, rand, softmax } from "../engine/index.js";
 import { Module, Linear, Conv1d } from "../nn/index.js";
 import { parseWith } from "../util/schema.js";
 import { ConfigError } from "../errors.js";
@@ -82,7 +82,12 @@ export class SeqResnetGenerator extends Generator {
     const logits = this.out.forward(h); // (B, V, L)
     if (this.#o.output === "softmax") return softmax(logits, 1).mul(2).sub(1);
     // Gumbel(0, 1) noise: -log(-log U); argmax of logits + noise is an exact sample of softmax(logits).
-    const gumbel = rand(logits.shape, { device: logits.device }).clamp(1e-10, 1).log().neg().log().neg();
+    const gumbel = drawBatch(logits.shape, (s) => rand(s, { device: logits.device }))
+      .clamp(1e-10, 1)
+      .log()
+      .neg()
+      .log()
+      .neg();
     return softmax(logits.add(gumbel).div(this.temperature), 1).mul(2).sub(1);
   }
 }

@@ -1,6 +1,6 @@
 // A GAN: G, D and the loss built from a resolved config, with the data's shape. createGan() is
 // the library's entry point; the trainer, sampling and export all take a Gan.
-import { type Tensor, cat as cat_, full, manualSeed, oneHot, rand, randint, randn } from "../engine/index.js";
+import { type Tensor, cat as cat_, drawBatch, full, manualSeed, oneHot, rand, randint, randn } from "../engine/index.js";
 import { PackedDiscriminator, packedShape, buildGenerator, buildDiscriminator, type Generator, type Discriminator, type ModelShape } from "../models/index.js";
 import { buildLoss, type AdversarialLoss } from "../losses/index.js";
 import { defaults, merge, validate, type ConfigOverrides, type GanConfig } from "./config.js";
@@ -110,24 +110,36 @@ export function sampleLatent(
   device = "cpu",
   fix: { categorical?: number; continuous?: Record<number, number> } = {},
 ): { z: Tensor; labels?: Tensor; codes?: DrawnCodes } {
-  const drawLabels = () => (shape.numClasses ? { labels: randint(0, shape.numClasses, [n], { device }) } : {});
+  // Every draw is batch-shaped: under data parallelism each rank keeps its rows of the global draw.
+  const drawLabels = () => (shape.numClasses ? { labels: drawBatch([n], (s) => randint(0, shape.numClasses, s, { device })) } : {});
   if (!shape.codes) {
-    const z = randn([n, shape.latentDim], { device }); // z before the labels: the order every earlier run drew them in
+    const z = drawBatch([n, shape.latentDim], (s) => randn(s, { device })); // z before the labels: the order every earlier run drew them in
     return { z, ...drawLabels() };
   }
   const labels = drawLabels();
   const { categorical: K, continuous: C } = shape.codes;
-  const noise = randn([n, shape.latentDim - K - C], { device });
-  const cat = K ? (fix.categorical === undefined ? randint(0, K, [n], { device }) : full([n], fix.categorical, { device, dtype: "int64" })) : null;
+  const noise = drawBatch([n, shape.latentDim - K - C], (s) => randn(s, { device }));
+  const cat = K
+    ? fix.categorical === undefined
+      ? drawBatch([n], (s) => randint(0, K, s, { device }))
+      : full([n], fix.categorical, { device, dtype: "int64" })
+    : null;
   const pinned = fix.continuous ?? {};
-  const column = (i: number) => (pinned[i] === undefined ? rand([n, 1], { device }).mul(2).sub(1) : full([n, 1], pinned[i], { device }));
+  const column = (i: number) =>
+    pinned[i] === undefined
+      ? drawBatch([n, 1], (s) => rand(s, { device }))
+          .mul(2)
+          .sub(1)
+      : full([n, 1], pinned[i], { device });
   const cont = C
     ? Object.keys(pinned).length
       ? cat_(
           Array.from({ length: C }, (_, i) => column(i)),
           1,
         )
-      : rand([n, C], { device }).mul(2).sub(1)
+      : drawBatch([n, C], (s) => rand(s, { device }))
+          .mul(2)
+          .sub(1)
     : null;
   const parts = [noise, ...(cat ? [oneHot(cat, K).to({ dtype: "float32" })] : []), ...(cont ? [cont] : [])];
   return { z: cat_(parts, 1), ...labels, codes: { categorical: cat, continuous: cont } };

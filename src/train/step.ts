@@ -9,6 +9,7 @@ import type { Discriminator } from "../models/index.js";
 import { sampleLatent, type DrawnCodes, type Gan } from "./gan.js";
 import type { DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
+import type { DataParallel } from "../dist/data-parallel.js";
 import type { StepStats } from "./trainer.js";
 
 /** Where in the run the step is: the D step number (0-based), the run's length, G's updates so far. */
@@ -46,6 +47,8 @@ export class AdversarialStep {
     readonly ema: EMA | null,
     /** Where unrolled D steps draw their extra real batches. */
     readonly data: DataSource,
+    /** Data-parallel training: gradients are averaged across ranks after each backward. */
+    readonly parallel: DataParallel | null = null,
   ) {
     const { D, config } = gan;
     this.batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
@@ -93,6 +96,7 @@ export class AdversarialStep {
       if (info) g = g.add(info);
       this.optG.zeroGrad();
       g.backward();
+      this.parallel?.averageGradients(G.parameters(), `the all-reduce of G's gradients at step ${at.step + 1}`);
       if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
       if (config.train.gradClip !== null || at.logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
       restoreD?.();
@@ -157,6 +161,7 @@ export class AdversarialStep {
     if (loss.penalty && step % every === 0) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake).mul(every));
     this.optD.zeroGrad();
     dLoss.backward();
+    this.parallel?.averageGradients(D.parameters(), `the all-reduce of D's gradients at step ${step + 1}`);
     if (config.train.gradClip !== null || stats) {
       const norm = clipGradNorm(D.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
       if (stats) stats.gradNormD = norm;

@@ -11,7 +11,7 @@
 //   RUN_DIR/status.json        running, finished, stopped or failed, for watchers (gantry dash)
 import { appendFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Tensor, keep, noGrad, stack, tidy, resolveDevice, zeros, setRngState } from "../engine/index.js";
+import { type Tensor, getRngState, keep, noGrad, stack, tidy, resolveDevice, zeros, setRngState, withBatchShard } from "../engine/index.js";
 import { Adam, EMA, LRScheduler } from "../optim/index.js";
 import { buildGenerator, type Generator } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
@@ -28,6 +28,7 @@ import { Progress } from "./progress.js";
 import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import type { DataParallel } from "../dist/data-parallel.js";
 import { makeDir } from "../util/make-dir.js";
 
 /** One stats.jsonl record. */
@@ -50,6 +51,8 @@ export interface StepStats {
   /** BEGAN: the equilibrium control k_t and the convergence measure M (lower is better). */
   beganK?: number;
   convergence?: number;
+  /** Data-parallel runs: the mean time per step spent in all-reduces (rank 0's, waits included), in ms. */
+  allreduceMs?: number;
 }
 
 export interface TrainerEvents {
@@ -78,6 +81,11 @@ export interface TrainerOptions {
   resumeChanges?: Record<string, unknown>;
   /** Where progress goes; a silent Progress for tests. */
   progress?: Progress;
+  /**
+   * Data-parallel training (dist/): this process is one rank of several. Every rank trains; only
+   * rank 0 writes to the run directory (config, stats, grids, checkpoints, the export) and runs hooks.
+   */
+  parallel?: DataParallel | null;
 }
 
 export class Trainer {
@@ -114,6 +122,8 @@ export class Trainer {
     readonly data: DataSource,
     readonly runDir: string,
     progress: Progress,
+    /** The process group of a data-parallel run; null in one process. */
+    readonly parallel: DataParallel | null,
   ) {
     const { G, D, config } = gan;
     const device = resolveDevice(config.train.device);
@@ -124,41 +134,60 @@ export class Trainer {
     this.optD = new Adam(D.parameters(), { lr: config.train.lrD, betas: config.train.betas });
     this.ema =
       config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
-    this.stepper = new AdversarialStep(gan, this.optG, this.optD, this.ema, data);
+    this.stepper = new AdversarialStep(gan, this.optG, this.optD, this.ema, data, parallel);
   }
 
   /** Opens the data and prepares a new run directory, or restores a run from its newest checkpoint. */
   static async create(gan: Gan, options: TrainerOptions): Promise<Trainer> {
-    const progress = options.progress ?? new Progress();
+    const parallel = options.parallel ?? null;
+    const writer = !parallel || parallel.rank === 0;
+    // Ranks other than 0 print nothing and never touch the run directory (on resume they read its checkpoint).
+    const progress = writer ? (options.progress ?? new Progress()) : silentProgress();
     const log = (m: string) => progress.line(m);
     const { runDir } = options;
     assertBatchFits(gan);
     if (options.resume && !existsSync(join(runDir, "config.json")))
       throw new ConfigError([{ path: "--resume", message: `${runDir} is not a gantry run directory (no config.json)` }]);
     const existed = existsSync(runDir);
-    makeDir(runDir);
-    const release = lockRunDir(runDir, log);
+    let release = () => {};
     let trainer: Trainer;
     try {
-      if (!options.resume) prepareNewRunDir(runDir, options.overwrite ?? false, log);
-      removeStaleTemps(runDir, log);
-      const data = await openDataSource(gan.config, log);
-      trainer = new Trainer(gan, data, runDir, progress);
+      if (writer) {
+        makeDir(runDir);
+        release = lockRunDir(runDir, log);
+        if (!options.resume) prepareNewRunDir(runDir, options.overwrite ?? false, log);
+        removeStaleTemps(runDir, log);
+      }
+      const data = await openDataSource(gan.config, log, parallel?.shard ?? null);
+      trainer = new Trainer(gan, data, runDir, progress, parallel);
       if (options.resume) trainer.#restore(options.resumeChanges ?? {});
       else trainer.#start();
+      // Rank 0's weights everywhere (they agree already, from one seed or one checkpoint: this makes sure).
+      parallel?.broadcast(trainer.#replicated(), "the broadcast of rank 0's initial weights");
     } catch (err) {
       release();
       // A run that never started (its data would not open, say) leaves no empty directory behind.
-      if (!existed) rmSync(runDir, { recursive: true, force: true });
+      if (writer && !existed) rmSync(runDir, { recursive: true, force: true });
       throw err;
     }
     trainer.#releaseLock = release;
-    trainer.#hooks = options.hooks ?? defaultHooks();
+    trainer.#hooks = writer ? (options.hooks ?? defaultHooks()) : [];
     trainer.#schedules = [
       new LRScheduler(trainer.optG, gan.config.train.lrG, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
       new LRScheduler(trainer.optD, gan.config.train.lrD, gan.config.train.schedule, { totalSteps: trainer.totalSteps }),
     ];
     return trainer;
+  }
+
+  /** Whether this process writes the run directory: always in one process, rank 0's job in a data-parallel run. */
+  get writer(): boolean {
+    return !this.parallel || this.parallel.rank === 0;
+  }
+
+  /** What every rank must hold identically: the parameters and buffers of G, D and G's EMA copy. */
+  #replicated(): Tensor[] {
+    const { G, D } = this.gan;
+    return [G, D, ...(this.ema ? [this.ema.shadow] : [])].flatMap((m) => Object.values(m.stateDict()));
   }
 
   on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this {
@@ -182,9 +211,11 @@ export class Trainer {
   #start(): void {
     const { init } = this.gan.config.model;
     if (init) this.progress.line(`initialized G and D from ${initFromPretrained(this.gan, this.ema, init)}`);
-    makeDir(join(this.runDir, "samples"));
-    writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
-    writeFileSync(join(this.runDir, "stats.jsonl"), "");
+    if (this.writer) {
+      makeDir(join(this.runDir, "samples"));
+      writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
+      writeFileSync(join(this.runDir, "stats.jsonl"), "");
+    }
     const { shape, config } = this.gan;
     // Fixed noise for sample grids: for conditional models, 10 of each class, one class per row.
     const n = shape.numClasses ? shape.numClasses * 10 : 64;
@@ -193,7 +224,7 @@ export class Trainer {
     latent.labels?.dispose();
     tidy(() => {
       const reals = this.data.next();
-      saveSamples(join(this.runDir, `reals.${sampleExtension(shape)}`), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
+      if (this.writer) saveSamples(join(this.runDir, `reals.${sampleExtension(shape)}`), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
     });
     this.data.seek({ epoch: 0, batch: 0 });
     // With rollback on, step 0 is a checkpoint too, so that even an early divergence has a good state to return to.
@@ -239,6 +270,7 @@ export class Trainer {
       throw new ConfigError([{ path, message: `${value} is below the run's current step ${state.step}; a run cannot be trained backwards` }]);
     }
     this.#load(path, state);
+    if (!this.writer) return;
     // Records after the checkpoint will be written again: drop them, and any half-written line.
     truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
     config.resumes.push({ step: this.#step, time: new Date().toISOString(), changes });
@@ -297,9 +329,11 @@ export class Trainer {
     this.#rollbacks = rollbacks;
     this.#lrScale = scale;
     this.#divergedLogs = 0;
-    truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
     const record = { step: this.#step, rollback: { from, reason, count: rollbacks, lrScale: scale } };
-    appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+    if (this.writer) {
+      truncateStats(join(this.runDir, "stats.jsonl"), this.#step, (m) => this.progress.line(m));
+      appendFileSync(join(this.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
+    }
     this.progress.line(
       `rollback ${rollbacks}/${limit}: ${reason} at step ${from}; back to step ${this.#step} (${path}), learning rates x${+scale.toPrecision(4)}`,
     );
@@ -307,11 +341,31 @@ export class Trainer {
   }
 
   /** Trains on the next batch; `logging` also measures D(x), D(G(z)) and gradient norms. */
-  #nextStep(logging: boolean) {
-    return tidy(() => {
-      const batch = this.data.next();
-      return this.trainStep(batch.images, batch.labels, logging);
+  #nextStep(logging: boolean): StepResult {
+    const result = tidy(() =>
+      withBatchShard(this.parallel?.shard ?? null, () => {
+        const batch = this.data.next();
+        return this.trainStep(batch.images, batch.labels, logging);
+      }),
+    );
+    return this.parallel ? this.#averageAcrossRanks(result) : result;
+  }
+
+  /**
+   * A data-parallel step's losses and logged scores, averaged across ranks (the gradient norms
+   * are global already), and a stop that any rank asked for, shared by all: every rank decides
+   * the same (a rollback, a stop) at the same step.
+   */
+  #averageAcrossRanks(result: StepResult): StepResult {
+    const averaged = (["dReal", "dFake", "beganK", "convergence"] as const).filter((k) => result.stats[k] !== undefined);
+    const values = [result.dLoss, result.gLoss ?? 0, this.#stopRequested ? 1 : 0, ...averaged.map((k) => result.stats[k]!)];
+    const [dLoss, gLoss, stop, ...rest] = this.parallel!.averageNumbers(values, `the all-reduce of the losses at step ${this.#step + 1}`);
+    if (stop > 0) this.#stopRequested ??= "another rank was interrupted";
+    const stats = { ...result.stats };
+    averaged.forEach((k, i) => {
+      stats[k] = rest[i];
     });
+    return { ...result, dLoss, gLoss: result.gLoss === null ? null : gLoss, stats };
   }
 
   /** One step on the next batch, with no logs, samples or checkpoints: for benchmarks. */
@@ -349,6 +403,7 @@ export class Trainer {
   }
 
   #writeStatus(state: RunState, startedAt: string, message: string | null = null): void {
+    if (!this.writer) return;
     writeRunStatus(this.runDir, {
       state,
       step: this.#step,
@@ -366,8 +421,11 @@ export class Trainer {
     const total = this.totalSteps;
     const perEpoch = this.data.batchesPerEpoch;
     this.#started = { time: Date.now(), step: this.#step };
+    const ranks = this.parallel
+      ? ` across ${this.parallel.world} processes (each computes ${config.train.batchSize / this.parallel.world} of every batch of ${config.train.batchSize})`
+      : "";
     this.progress.line(
-      `training ${config.preset ?? "custom"} on ${this.data.description}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`,
+      `training ${config.preset ?? "custom"} on ${this.data.description}${ranks}: ${total} steps (${this.epochs} epochs of ${perEpoch}), run directory ${this.runDir}`,
     );
     if (this.ema) {
       this.progress.line(
@@ -424,6 +482,7 @@ export class Trainer {
     this.progress.end();
     const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
     this.#assertFinite({ G });
+    if (!this.writer) return "finished";
     const exported = exportGenerator(this.runDir, this.gan, G, this.#step);
     this.progress.line(`done: ${this.#step} steps; generator saved to ${exported}`);
     return "finished";
@@ -474,15 +533,19 @@ export class Trainer {
     const G = this.ema ? (this.ema.shadow as Generator) : this.gan.G;
     const path = join(this.runDir, "samples", `${name}.${sampleExtension(this.gan.shape)}`);
     const wasTraining = G.training;
+    // A generator that samples (Gumbel-softmax) draws from the RNG: put it back, so that grids never change training.
+    const rng = getRngState();
     G.eval();
     noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
     G.train(wasTraining);
+    setRngState(rng);
     this.emit("sample", { step: this.#step, path });
   }
 
   /** Writes a checkpoint now (atomically) and prunes old ones; refuses non-finite weights. */
   checkpoint(fileName?: string): string {
     const { G, D, config } = this.gan;
+    if (!this.writer) return "";
     this.#assertFinite({ G, D, ...(this.ema ? { G_ema: this.ema.shadow } : {}) });
     const path = saveCheckpoint(
       join(this.runDir, "checkpoints"),
@@ -521,4 +584,9 @@ export class Trainer {
 /** 0,0,...,0,1,1,...: ten of each class, for one class per grid row. */
 function stackClasses(numClasses: number, device: string): Tensor {
   return stack(Array.from({ length: numClasses }, (_, c) => zeros([10], { dtype: "int64", device }).add(c))).flatten();
+}
+
+/** Where the output of ranks other than 0 goes: nowhere. */
+function silentProgress(): Progress {
+  return new Progress({ write: () => true } as unknown as NodeJS.WriteStream, false);
 }

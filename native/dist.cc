@@ -1,0 +1,184 @@
+// Data-parallel training's communication: PyTorch's own c10d process group (gloo over TCP),
+// with a TCPStore for the rendezvous. The addon only opens the group and runs three collectives
+// (all-reduce of a bucket of tensors, broadcast, barrier); which tensors and when is TypeScript's.
+//
+// Built with -DUSE_C10D_GLOO when gloo's headers are found (Debian: libgloo-dev); without it,
+// distInit() says what is missing.
+#include "gantry.h"
+
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+#include <chrono>
+#include <memory>
+
+namespace gantry {
+namespace {
+
+#ifdef USE_C10D_GLOO
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int rank = 0;
+  int size = 1;
+};
+
+Group* groupOf(const Napi::Value& value) {
+  if (!value.IsExternal()) throw ArgError("expected a process group handle");
+  auto* g = value.As<Napi::External<Group>>().Data();
+  if (!g || !g->pg) throw ArgError("the process group was shut down");
+  return g;
+}
+
+std::vector<at::Tensor> tensorsOf(const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) throw ArgError(std::string(what) + ": expected an array of tensors");
+  auto array = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) out.push_back(unwrap(array.Get(i), what));
+  return out;
+}
+
+int intField(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsNumber()) throw ArgError(std::string("distInit: ") + name + " must be a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+
+// distInit({rank, worldSize, masterAddr, masterPort, timeoutMs, iface?}): joins the group. Blocks
+// until every rank has joined or timeoutMs has passed. Rank 0 serves the TCPStore.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsObject()) throw ArgError("distInit: expected an options object");
+    auto o = info[0].As<Napi::Object>();
+    const int rank = intField(o, "rank");
+    const int size = intField(o, "worldSize");
+    const int port = intField(o, "masterPort");
+    const std::chrono::milliseconds timeout(intField(o, "timeoutMs"));
+    const std::string addr = o.Get("masterAddr").ToString().Utf8Value();
+    const std::string iface = o.Has("iface") && o.Get("iface").IsString() ? o.Get("iface").ToString().Utf8Value() : "";
+
+    c10d::TCPStoreOptions storeOptions;
+    storeOptions.port = static_cast<uint16_t>(port);
+    storeOptions.isServer = rank == 0;
+    storeOptions.numWorkers = static_cast<size_t>(size);
+    storeOptions.waitWorkers = true;
+    storeOptions.timeout = timeout;
+    auto group = std::make_unique<Group>();
+    group->store = c10::make_intrusive<c10d::TCPStore>(addr, storeOptions);
+    group->store->setTimeout(timeout);
+
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    if (!iface.empty()) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    } else if (addr == "127.0.0.1" || addr == "localhost") {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    options->threads = 2;
+    group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, options);
+    group->rank = rank;
+    group->size = size;
+    return Napi::External<Group>::New(info.Env(), group.release(), [](Napi::Env, Group* g) { delete g; });
+  });
+}
+
+// distAllreduce(group, tensors, average): sums the tensors across ranks in place, as one flat
+// buffer (one collective for the whole bucket), then divides by the world size if average.
+Napi::Value Allreduce(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Group* g = groupOf(info[0]);
+    auto tensors = tensorsOf(info[1], "distAllreduce");
+    const bool average = info[2].ToBoolean().Value();
+    if (tensors.empty()) return info.Env().Undefined();
+    at::NoGradGuard noGrad;
+    // The collective works on contiguous buffers: a strided tensor goes through a copy.
+    std::vector<at::Tensor> buffers;
+    buffers.reserve(tensors.size());
+    for (const auto& t : tensors) buffers.push_back(t.is_contiguous() ? t : t.contiguous());
+    c10d::AllreduceCoalescedOptions opts;
+    auto work = buffers.size() == 1 ? g->pg->allreduce(buffers, opts) : g->pg->allreduce_coalesced(buffers, opts);
+    work->wait();
+    for (size_t i = 0; i < tensors.size(); i++) {
+      if (average && g->size > 1) buffers[i].div_(g->size);
+      if (!buffers[i].is_same(tensors[i])) tensors[i].copy_(buffers[i]);
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// distBroadcast(group, tensors, root): every rank's tensors become root's, in place.
+Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Group* g = groupOf(info[0]);
+    auto tensors = tensorsOf(info[1], "distBroadcast");
+    const int root = info[2].As<Napi::Number>().Int32Value();
+    if (tensors.empty()) return info.Env().Undefined();
+    at::NoGradGuard noGrad;
+    // One collective: the tensors flattened into one buffer of their common dtype, then copied back.
+    std::vector<at::Tensor> flat;
+    for (const auto& t : tensors) flat.push_back(t.detach().reshape({-1}).to(at::kDouble));
+    std::vector<at::Tensor> buffer{at::cat(flat)};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    g->pg->broadcast(buffer, opts)->wait();
+    int64_t offset = 0;
+    for (auto& t : tensors) {
+      const int64_t n = t.numel();
+      t.detach().copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
+      offset += n;
+    }
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Barrier(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    groupOf(info[0])->pg->barrier()->wait();
+    return info.Env().Undefined();
+  });
+}
+
+// distShutdown(group): closes the connections now rather than at garbage collection.
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsExternal()) throw ArgError("distShutdown: expected a process group handle");
+    auto* g = info[0].As<Napi::External<Group>>().Data();
+    if (g) {
+      g->pg.reset();
+      g->store.reset();
+    }
+    return info.Env().Undefined();
+  });
+}
+#else
+Napi::Value Missing(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    throw ArgError(
+        "this gantry addon was built without c10d's gloo backend, which distributed training needs: "
+        "install gloo's headers (Debian and Ubuntu: apt-get install libgloo-dev) and rebuild the addon (npm rebuild)");
+  });
+}
+#endif
+
+}  // namespace
+
+void initDist(Napi::Env env, Napi::Object exports) {
+#ifdef USE_C10D_GLOO
+  exports.Set("distAvailable", Napi::Boolean::New(env, true));
+  exports.Set("distInit", Napi::Function::New(env, Init));
+  exports.Set("distAllreduce", Napi::Function::New(env, Allreduce));
+  exports.Set("distBroadcast", Napi::Function::New(env, Broadcast));
+  exports.Set("distBarrier", Napi::Function::New(env, Barrier));
+  exports.Set("distShutdown", Napi::Function::New(env, Shutdown));
+#else
+  exports.Set("distAvailable", Napi::Boolean::New(env, false));
+  for (const char* name : {"distInit", "distAllreduce", "distBroadcast", "distBarrier", "distShutdown"})
+    exports.Set(name, Napi::Function::New(env, Missing));
+#endif
+}
+
+}  // namespace gantry

@@ -1,0 +1,36 @@
+// Data-parallel training's one rule for randomness: N processes must draw exactly what one
+// process would. Each rank computes rows [rank * b, (rank + 1) * b) of a global batch of N * b,
+// so a batch-shaped random draw is made at the global size (the same calls on the same generator
+// in every rank, which all share one seed) and each rank keeps its rows.
+import type { Tensor } from "./tensor.js";
+
+/** This process's part of each global batch: rank `rank` of `world` equal slices. */
+export interface BatchShard {
+  rank: number;
+  world: number;
+}
+
+let active: BatchShard | null = null;
+
+/** Runs fn with batch-shaped draws sharded (the trainer wraps each training step in it). */
+export function withBatchShard<T>(shard: BatchShard | null, fn: () => T): T {
+  const outer = active;
+  active = shard && shard.world > 1 ? shard : null;
+  try {
+    return fn();
+  } finally {
+    active = outer;
+  }
+}
+
+/**
+ * A random tensor whose first dimension is the batch: draw(shape) itself, or under a shard, the
+ * global batch's draw narrowed to this rank's rows.
+ */
+export function drawBatch(shape: readonly number[], draw: (shape: number[]) => Tensor): Tensor {
+  if (!active || shape.length === 0) return draw([...shape]);
+  const [b, ...rest] = shape;
+  const whole = draw([b * active.world, ...rest]);
+  const mine = whole.narrow(0, active.rank * b, b);
+  return mine;
+}
