@@ -5,7 +5,8 @@
       "sources": ["native/ops.cc", "native/tensor.cc", "native/dist.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/libtorch.mjs --include)"
+        "<!@(node scripts/libtorch.mjs --include)",
+        "native/shim"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -20,6 +20,8 @@ test("npm pack ships the library and no tests, fixtures or benchmarks", () => {
     "dist/src/index.d.ts",
     "bin/gantry.js",
     "native/ops.cc",
+    "native/dist.cc",
+    "native/shim/torch/csrc/distributed/autograd/context/context.h",
     "binding.gyp",
     "scripts/build-native.mjs",
     "models/classifiers/mnist.safetensors",

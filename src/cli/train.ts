@@ -6,7 +6,7 @@ import { defineCommand, numberFlag, type Options, type Values } from "./command.
 import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
 import { configFromFlags, describeField, fieldFlags, overridesFromFlags } from "./config-flags.js";
-import { DataParallel, defaultTimeoutS, distEnvFrom, freePort, launchWorkers } from "../dist/index.js";
+import { DataParallel, defaultTimeoutS, distEnvFrom, freePort, launchWorkers } from "../parallel/index.js";
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);

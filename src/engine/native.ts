@@ -50,7 +50,12 @@ export interface Native {
   distBroadcast(group: GroupHandle, tensors: Handle[], root: number): void;
   distBarrier(group: GroupHandle): void;
   distShutdown(group: GroupHandle): void;
+  distReducer(group: GroupHandle, params: Handle[], bucketBytes: number, firstBucketBytes: number): ReducerHandle;
+  distPrepareBackward(reducer: ReducerHandle, outputs: Handle[]): void;
 }
+
+/** An opaque reference to one c10d Reducer (DistributedDataParallel's gradient bucketing). */
+export type ReducerHandle = { readonly __reducer: unique symbol };
 
 /** An opaque reference to one c10d process group. */
 export type GroupHandle = { readonly __group: unique symbol };

@@ -46,10 +46,8 @@ export function statsLog(): TrainerHook {
       const now = Date.now();
       last ??= { time: trainer.startedAt, step: trainer.startStep };
       const seconds = (now - last.time) / 1000;
-      const steps = s.step - last.step;
-      const itPerSec = steps / Math.max(seconds, 1e-9);
+      const itPerSec = (s.step - last.step) / Math.max(seconds, 1e-9);
       last = { time: now, step: s.step };
-      const comm = trainer.parallel?.takeTimings();
       const record: StepStats = {
         step: s.step,
         epoch: s.epoch,
@@ -65,7 +63,6 @@ export function statsLog(): TrainerHook {
         imagesPerSec: itPerSec * trainer.gan.config.train.batchSize,
         seconds,
         ...(s.stats.beganK !== undefined && { beganK: s.stats.beganK, convergence: s.stats.convergence }),
-        ...(comm && { allreduceMs: comm.ms / Math.max(steps, 1) }),
       };
       appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
       const g = s.gLoss === null ? "n/a (no G step yet)" : s.gLoss.toFixed(4);

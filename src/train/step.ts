@@ -9,7 +9,7 @@ import type { Discriminator } from "../models/index.js";
 import { sampleLatent, type DrawnCodes, type Gan } from "./gan.js";
 import type { DataSource } from "./data-source.js";
 import { diffAugment, instanceNoise } from "./augment.js";
-import type { DataParallel } from "../dist/data-parallel.js";
+import type { DataParallel, GradientReducer } from "../parallel/data-parallel.js";
 import type { StepStats } from "./trainer.js";
 
 /** Where in the run the step is: the D step number (0-based), the run's length, G's updates so far. */
@@ -39,6 +39,8 @@ const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 
 export class AdversarialStep {
   /** Real and fake go through D as one batch, unless BatchNorm would mix their statistics. */
   readonly batchedD: boolean;
+  /** Data-parallel training: the reducers that average G's and D's gradients across ranks during backward. */
+  readonly #reducers: { G: GradientReducer; D: GradientReducer } | null;
 
   constructor(
     readonly gan: Gan,
@@ -52,6 +54,13 @@ export class AdversarialStep {
   ) {
     const { D, config } = gan;
     this.batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+    this.#reducers = parallel && { G: parallel.reducer(gan.G.parameters()), D: parallel.reducer(D.parameters()) };
+  }
+
+  /** loss.backward(); in a data-parallel run, with `net`'s gradients averaged across ranks by the time it returns. */
+  #backward(loss: Tensor, net: "G" | "D", step: number): void {
+    if (!this.parallel || !this.#reducers) loss.backward();
+    else this.parallel.backward(loss, this.#reducers[net], `the all-reduce of ${net}'s gradients at step ${step + 1}`);
   }
 
   run(real: Tensor, realLabels: Tensor | null, at: StepContext): StepResult {
@@ -95,8 +104,7 @@ export class AdversarialStep {
       const info = this.#info(out, gCodes);
       if (info) g = g.add(info);
       this.optG.zeroGrad();
-      g.backward();
-      this.parallel?.averageGradients(G.parameters(), `the all-reduce of G's gradients at step ${at.step + 1}`);
+      this.#backward(g, "G", at.step);
       if (freeze) for (const p of D.parameters()) p.requiresGrad = true;
       if (config.train.gradClip !== null || at.logging) stats.gradNormG = clipGradNorm(G.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
       restoreD?.();
@@ -160,8 +168,7 @@ export class AdversarialStep {
     const every = config.loss.penaltyEvery;
     if (loss.penalty && step % every === 0) dLoss = dLoss.add(loss.penalty((x) => adversarial(D.forward(x, labels)), real, fake).mul(every));
     this.optD.zeroGrad();
-    dLoss.backward();
-    this.parallel?.averageGradients(D.parameters(), `the all-reduce of D's gradients at step ${step + 1}`);
+    this.#backward(dLoss, "D", step);
     if (config.train.gradClip !== null || stats) {
       const norm = clipGradNorm(D.parameters(), config.train.gradClip ?? Number.POSITIVE_INFINITY);
       if (stats) stats.gradNormD = norm;

@@ -28,7 +28,7 @@ import { Progress } from "./progress.js";
 import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import type { DataParallel } from "../dist/data-parallel.js";
+import type { DataParallel } from "../parallel/data-parallel.js";
 import { makeDir } from "../util/make-dir.js";
 
 /** One stats.jsonl record. */
@@ -51,8 +51,6 @@ export interface StepStats {
   /** BEGAN: the equilibrium control k_t and the convergence measure M (lower is better). */
   beganK?: number;
   convergence?: number;
-  /** Data-parallel runs: the mean time per step spent in all-reduces (rank 0's, waits included), in ms. */
-  allreduceMs?: number;
 }
 
 export interface TrainerEvents {

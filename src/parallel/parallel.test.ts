@@ -1,0 +1,218 @@
+// Data-parallel training through the real CLI and c10d's gloo: two processes at half the batch
+// each compute what one process computes (losses and weights), resume exactly, and fail clearly.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gantry, gantryOk, repoRoot } from "../../test/helpers.js";
+import { loadCheckpoint, disposeState } from "../train/index.js";
+import { tidy } from "../engine/index.js";
+import { distEnvFrom } from "./launch.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "gantry-dist-"));
+
+interface Record_ {
+  step: number;
+  dLoss: number;
+  gLoss: number | null;
+  gradNormD: number;
+}
+const stats = (dir: string): Record_[] =>
+  readFileSync(join(dir, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record_);
+
+/** The largest difference between two runs' final checkpoints, over every tensor of G, D and the optimizers. */
+function weightGap(a: string, b: string, step: number): number {
+  const name = `checkpoints/step-${String(step).padStart(8, "0")}.safetensors`;
+  const [sa, sb] = [loadCheckpoint(join(a, name)), loadCheckpoint(join(b, name))];
+  try {
+    let gap = 0;
+    for (const part of ["G", "D"] as const) {
+      for (const [k, t] of Object.entries(sa.tensors[part])) {
+        gap = Math.max(
+          gap,
+          tidy(() => t.sub(sb.tensors[part][k]).abs().max().item()),
+        );
+      }
+    }
+    return gap;
+  } finally {
+    disposeState(sa);
+    disposeState(sb);
+  }
+}
+
+function assertSameLosses(one: Record_[], two: Record_[], tolerance: number): void {
+  assert.equal(one.length, two.length);
+  for (const [i, r] of one.entries()) {
+    assert.equal(two[i].step, r.step);
+    for (const k of ["dLoss", "gLoss", "gradNormD"] as const) {
+      const [x, y] = [r[k] as number, two[i][k] as number];
+      assert.ok(Math.abs(x - y) <= tolerance * Math.max(1, Math.abs(x)), `step ${r.step} ${k}: one process ${x}, two processes ${y}`);
+    }
+  }
+}
+
+const mlp = ["--preset", "mnist-mlp", "--steps", "50", "--set", "log.every=10", "--set", "log.checkpointEvery=25"];
+
+test("two processes at half the batch each train exactly as one process: 50 steps of the tutorial's GAN", () => {
+  const root = tmp();
+  gantryOk("train", ...mlp, "--out", join(root, "one"));
+  const out = gantryOk("train", ...mlp, "--out", join(root, "two"), "--nproc", "2");
+  assert.match(out, /across 2 processes \(each computes 32 of every batch of 64\)/);
+  const [one, two] = [stats(join(root, "one")), stats(join(root, "two"))];
+  assertSameLosses(one, two, 1e-5);
+  const gap = weightGap(join(root, "one"), join(root, "two"), 50);
+  assert.ok(gap < 1e-5, `weights after 50 steps differ by ${gap}`);
+  // Only rank 0 writes: one export, one set of checkpoints, no stray files.
+  assert.deepEqual(readdirSync(join(root, "two", "checkpoints")).sort(), ["step-00000025.safetensors", "step-00000050.safetensors"]);
+  assert.ok(existsSync(join(root, "two", "generator.safetensors")));
+});
+
+test("a gradient penalty and n_critic train as in one process: WGAN-GP, 5 critic steps per G step", () => {
+  const root = tmp();
+  const args = [...mlp, "--loss", "wgan-gp", "--set", "train.nCritic=5", "--lr-g", "1e-4", "--lr-d", "1e-4"];
+  gantryOk("train", ...args, "--out", join(root, "one"));
+  gantryOk("train", ...args, "--out", join(root, "two"), "--nproc", "2");
+  assertSameLosses(stats(join(root, "one")), stats(join(root, "two")), 1e-4);
+  // Adam moves each weight by up to about lr per step whatever the gradient's size, so float32
+  // rounding in a near-zero gradient (two half-batch means against one mean) can move a weight by
+  // a few lr: the tolerance is 5 lr (5e-4), far below the weights' own change over 50 steps.
+  const gap = weightGap(join(root, "one"), join(root, "two"), 50);
+  assert.ok(gap < 5e-4, `weights after 50 steps differ by ${gap}`);
+});
+
+test("a toy run (points drawn from the engine's generator) splits its draws across ranks exactly", () => {
+  const root = tmp();
+  const args = ["--preset", "toy-ring8", "--steps", "20", "--set", "log.every=5", "--set", "log.checkpointEvery=20"];
+  gantryOk("train", ...args, "--out", join(root, "one"));
+  gantryOk("train", ...args, "--out", join(root, "two"), "--nproc", "2");
+  assertSameLosses(stats(join(root, "one")), stats(join(root, "two")), 1e-4);
+});
+
+test("a two-process run stopped and resumed gives the losses of one that never stopped", () => {
+  const root = tmp();
+  gantryOk("train", ...mlp, "--out", join(root, "straight"), "--nproc", "2");
+  gantryOk("train", ...mlp, "--steps", "25", "--out", join(root, "resumed"), "--nproc", "2");
+  const out = gantryOk("train", "--resume", join(root, "resumed"), "--steps", "50", "--nproc", "2");
+  assert.match(out, /resumed .* at step 25/);
+  assertSameLosses(stats(join(root, "straight")), stats(join(root, "resumed")), 0);
+  assert.equal(weightGap(join(root, "straight"), join(root, "resumed"), 50), 0);
+});
+
+/** The pid of the worker of `launcher` whose environment says RANK=rank. */
+function workerPid(launcher: number, rank: number): number | null {
+  const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(launcher)], { encoding: "utf8" })
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+  for (const pid of children) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`RANK=${rank}`)) return Number(pid);
+    } catch {}
+  }
+  return null;
+}
+
+test("a worker killed with SIGKILL stops the run within seconds, naming its rank; the checkpoint resumes", async () => {
+  const dir = join(tmp(), "run");
+  const args = [
+    "train",
+    "--preset",
+    "mnist-mlp",
+    "--steps",
+    "100000",
+    "--set",
+    "log.every=10",
+    "--set",
+    "log.checkpointEvery=10",
+    "--out",
+    dir,
+    "--nproc",
+    "2",
+  ];
+  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
+  let err = "";
+  launcher.stderr.on("data", (d) => {
+    err += String(d);
+  });
+  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(dir, "checkpoints", "step-00000020.safetensors")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const victim = workerPid(launcher.pid!, 1);
+  assert.ok(victim, "rank 1's process");
+  const killedAt = Date.now();
+  process.kill(victim, "SIGKILL");
+  const code = await exited;
+  const seconds = (Date.now() - killedAt) / 1000;
+  assert.notEqual(code, 0);
+  assert.ok(seconds < 30, `the launcher took ${seconds} s to exit`);
+  assert.match(err, /rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other ranks/);
+  // Rank 0 said what happened to it, and nothing it saved was lost: the run resumes.
+  assert.match(err, /rank 0: lost contact with another rank/);
+  const newest = Math.max(...readdirSync(join(dir, "checkpoints")).map((f) => Number(/step-(\d+)/.exec(f)?.[1] ?? -1)));
+  assert.ok(newest >= 20);
+  const out = gantryOk("train", "--resume", dir, "--steps", String(newest + 10), "--nproc", "2");
+  assert.match(out, new RegExp(`resumed .* at step ${newest}`));
+});
+
+test("distributed errors name the flag or the address: port in use, batch split, backend, stray flags", async () => {
+  const dir = join(tmp(), "run");
+  const server = createServer();
+  const port = await new Promise<number>((done) => server.listen(0, "127.0.0.1", () => done((server.address() as { port: number }).port)));
+  try {
+    const busy = gantry("train", "--preset", "toy-ring8", "--steps", "2", "--out", dir, "--nproc", "2", "--master-port", String(port), "--dist-timeout", "5");
+    assert.equal(busy.code, 2);
+    assert.match(busy.err, new RegExp(`rank 0: port ${port} is in use on 127.0.0.1: choose another --master-port`));
+    assert.doesNotMatch(busy.err, /socket\.cpp/, "c10d's own socket log stays quiet");
+  } finally {
+    server.close();
+  }
+  const split = gantry("train", "--preset", "mnist-mlp", "--batch-size", "63", "--steps", "2", "--out", dir, "--nproc", "2");
+  assert.equal(split.code, 2);
+  assert.match(split.err, /--batch-size \(train\.batchSize\): 63 does not split evenly across 2 processes/);
+  const nccl = gantry("train", "--preset", "mnist-mlp", "--steps", "2", "--out", dir, "--nproc", "2", "--backend", "nccl");
+  assert.match(nccl.err, /--backend: nccl is not available/);
+  const stray = gantry("train", "--preset", "mnist-mlp", "--steps", "2", "--out", dir, "--master-port", "29500");
+  assert.match(stray.err, /--master-port: belongs to data-parallel training: add --nproc N/);
+  const addr = gantry("train", "--preset", "mnist-mlp", "--steps", "2", "--out", dir, "--nproc", "2", "--nnodes", "2");
+  assert.match(addr.err, /--master-addr: is needed with --nnodes/);
+  assert.ok(!existsSync(dir), "no run directory is left by a run that never started");
+});
+
+test("every model family trains in two processes: conditional, InfoGAN codes, energy D, BatchNorm, n_critic, text", () => {
+  const root = tmp();
+  for (const [preset, steps] of [
+    ["mnist-acgan", 3],
+    ["mnist-infogan", 3],
+    ["mnist-began", 3],
+    ["mnist-dcgan", 3],
+    ["mnist-wgan-gp", 11],
+    ["names-gumbel", 21],
+  ] as const) {
+    const dir = join(root, preset);
+    gantryOk("train", "--preset", preset, "--steps", String(steps), "--batch-size", "8", "--out", dir, "--nproc", "2");
+    assert.ok(existsSync(join(dir, "generator.safetensors")), preset);
+  }
+});
+
+test("the launcher's environment variables are read as torchrun sets them, and checked", () => {
+  assert.equal(distEnvFrom({}), null);
+  assert.equal(distEnvFrom({ WORLD_SIZE: "1" }), null);
+  assert.deepEqual(distEnvFrom({ WORLD_SIZE: "4", RANK: "3", LOCAL_RANK: "1", MASTER_ADDR: "10.0.0.1", MASTER_PORT: "29500" }), {
+    rank: 3,
+    worldSize: 4,
+    localRank: 1,
+    masterAddr: "10.0.0.1",
+    masterPort: 29500,
+    timeoutS: 600,
+  });
+  assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "2", MASTER_ADDR: "h", MASTER_PORT: "1" }), /RANK: expected an integer from 0 to 1/);
+  assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", MASTER_PORT: "1" }), /MASTER_ADDR: is not set/);
+  assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", MASTER_ADDR: "h", MASTER_PORT: "70000" }), /MASTER_PORT: expected an integer from 1 to 65535/);
+});
