@@ -74,7 +74,7 @@ export interface LaunchOptions {
  * stop together at the next step with a checkpoint. Resolves with the exit code: 0, the first
  * failure's, or 128 + the signal's number after a stop by signal.
  */
-export function launchWorkers(o: LaunchOptions, graceMs = 30_000): Promise<number> {
+export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<number> {
   const world = o.nproc * o.nnodes;
   const threads = process.env.GANTRY_NUM_THREADS ?? String(Math.max(1, Math.floor(availableCores() / o.nproc)));
   const workers: ChildProcess[] = [];

@@ -161,6 +161,79 @@ test("a worker killed with SIGKILL stops the run within seconds, naming its rank
   assert.match(out, new RegExp(`resumed .* at step ${newest}`));
 });
 
+test("Ctrl-C to the launcher stops every rank at the same step, with a checkpoint, exit code 130", async () => {
+  const dir = join(tmp(), "run");
+  const args = [
+    "train",
+    "--preset",
+    "mnist-mlp",
+    "--steps",
+    "100000",
+    "--set",
+    "log.every=10",
+    "--set",
+    "log.checkpointEvery=1000",
+    "--out",
+    dir,
+    "--nproc",
+    "2",
+  ];
+  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
+  let out = "";
+  launcher.stdout.on("data", (d) => {
+    out += String(d);
+  });
+  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
+  const deadline = Date.now() + 120_000;
+  while (!out.includes("Step [10/") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  launcher.kill("SIGINT");
+  assert.equal(await exited, 130);
+  const stopped = /stopped at step (\d+), checkpoint/.exec(out);
+  assert.ok(stopped, out);
+  assert.ok(existsSync(join(dir, "checkpoints", `step-${stopped[1].padStart(8, "0")}.safetensors`)));
+  assert.equal(JSON.parse(readFileSync(join(dir, "status.json"), "utf8")).state, "stopped");
+});
+
+test("a worker that hangs (SIGSTOP) fails the others after --dist-timeout, naming the step; the launcher ends it", async () => {
+  const dir = join(tmp(), "run");
+  const args = [
+    "train",
+    "--preset",
+    "mnist-mlp",
+    "--steps",
+    "100000",
+    "--set",
+    "log.every=10",
+    "--set",
+    "log.checkpointEvery=10",
+    "--out",
+    dir,
+    "--nproc",
+    "2",
+    "--dist-timeout",
+    "4",
+  ];
+  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
+  let err = "";
+  launcher.stderr.on("data", (d) => {
+    err += String(d);
+  });
+  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(dir, "checkpoints", "step-00000010.safetensors")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const victim = workerPid(launcher.pid!, 1);
+  assert.ok(victim, "rank 1's process");
+  const stoppedAt = Date.now();
+  process.kill(victim, "SIGSTOP");
+  const code = await exited;
+  const seconds = (Date.now() - stoppedAt) / 1000;
+  assert.notEqual(code, 0);
+  // 4 s of timeout, then the launcher's 10 s of grace before SIGKILL for the frozen rank.
+  assert.ok(seconds < 25, `the launcher took ${seconds} s to exit`);
+  assert.match(err, /rank 0: no answer from the other ranks within 4 s during the all-reduce of [DG]'s gradients at step \d+/);
+  assert.match(err, /rank 0 \(pid \d+\) exited with code 2; stopping the other ranks/);
+});
+
 test("distributed errors name the flag or the address: port in use, batch split, backend, stray flags", async () => {
   const dir = join(tmp(), "run");
   const server = createServer();
