@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
+#include <torch/csrc/autograd/custom_function.h>
 #endif
 
 #include <algorithm>
@@ -165,6 +166,86 @@ Napi::Value PrepareBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// Synchronized batch normalization (as PyTorch's SyncBatchNorm): the batch statistics of every
+// rank's slice together, so that N ranks normalize as one process does at the global batch.
+// Forward all-reduces each channel's sum, sum of squares and count; backward all-reduces the sums
+// of dy and dy * (x - mean) that the input's gradient needs. The weight's and bias's gradients stay
+// local: DDP's Reducer averages them with the rest. Not twice differentiable (no gradient penalty
+// through it): its all-reduce is not part of the graph.
+struct SyncBatchNormFn : public torch::autograd::Function<SyncBatchNormFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, at::Tensor weight, at::Tensor bias,
+                            at::Tensor runningMean, at::Tensor runningVar, double momentum, double eps, int64_t groupAddress) {
+    auto* g = reinterpret_cast<Group*>(groupAddress);
+    const int64_t channels = x.size(1);
+    std::vector<int64_t> dims{0};
+    for (int64_t d = 2; d < x.dim(); d++) dims.push_back(d);
+    const double localCount = static_cast<double>(x.numel() / channels);
+    auto x64 = x.to(at::kDouble);
+    std::vector<at::Tensor> buffer{at::cat({x64.sum(dims), x64.square().sum(dims), at::full({1}, localCount, x64.options())})};
+    g->pg->allreduce(buffer)->wait();
+    const double count = buffer[0][2 * channels].item<double>();
+    auto mean = buffer[0].narrow(0, 0, channels) / count;
+    auto var = (buffer[0].narrow(0, channels, channels) / count - mean.square()).clamp_min(0);
+    auto invstd = (var + eps).rsqrt();
+    if (runningMean.defined()) {
+      at::NoGradGuard noGrad;
+      runningMean.mul_(1 - momentum).add_(mean.to(runningMean.scalar_type()), momentum);
+      runningVar.mul_(1 - momentum).add_((var * (count / std::max(count - 1, 1.0))).to(runningVar.scalar_type()), momentum);
+    }
+    std::vector<int64_t> shape(x.dim(), 1);
+    shape[1] = channels;
+    auto meanF = mean.to(x.scalar_type()).view(shape);
+    auto invstdF = invstd.to(x.scalar_type()).view(shape);
+    auto xhat = (x - meanF) * invstdF;
+    auto y = weight.defined() ? xhat * weight.view(shape) + bias.view(shape) : xhat;
+    ctx->save_for_backward({x, weight, meanF, invstdF});
+    ctx->saved_data["count"] = count;
+    ctx->saved_data["group"] = groupAddress;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto x = saved[0], weight = saved[1], mean = saved[2], invstd = saved[3];
+    const double count = ctx->saved_data["count"].toDouble();
+    auto* g = reinterpret_cast<Group*>(ctx->saved_data["group"].toInt());
+    auto dy = grads[0];
+    const int64_t channels = x.size(1);
+    std::vector<int64_t> dims{0};
+    for (int64_t d = 2; d < x.dim(); d++) dims.push_back(d);
+    auto xmu = x - mean;
+    auto sumDy = dy.sum(dims);
+    auto sumDyXmu = (dy * xmu).sum(dims);
+    at::Tensor gradWeight, gradBias;
+    if (weight.defined()) {
+      gradWeight = sumDyXmu * invstd.flatten();
+      gradBias = sumDy;
+    }
+    std::vector<at::Tensor> buffer{at::cat({sumDy, sumDyXmu}).to(at::kDouble)};
+    g->pg->allreduce(buffer)->wait();
+    auto shape = mean.sizes();
+    auto meanDy = (buffer[0].narrow(0, 0, channels) / count).to(x.scalar_type()).view(shape);
+    auto meanDyXmu = (buffer[0].narrow(0, channels, channels) / count).to(x.scalar_type()).view(shape);
+    auto w = weight.defined() ? weight.view(shape) : at::ones_like(mean);
+    auto gradX = (dy - meanDy - xmu * invstd.square() * meanDyXmu) * invstd * w;
+    return {gradX, gradWeight, gradBias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// distSyncBatchNorm(group, x, weight|null, bias|null, runningMean|null, runningVar|null, momentum, eps)
+Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Group* g = groupOf(info[0]);
+    auto optional = [&](int i, const char* what) { return info[i].IsNull() || info[i].IsUndefined() ? at::Tensor() : unwrap(info[i], what); };
+    const at::Tensor& x = unwrap(info[1], "distSyncBatchNorm: input");
+    if (x.dim() < 2) throw ArgError("distSyncBatchNorm: the input needs a channel dimension (B, C, ...)");
+    auto y = SyncBatchNormFn::apply(x, optional(2, "weight"), optional(3, "bias"), optional(4, "runningMean"), optional(5, "runningVar"),
+                                    info[6].As<Napi::Number>().DoubleValue(), info[7].As<Napi::Number>().DoubleValue(),
+                                    reinterpret_cast<int64_t>(g));
+    return wrap(info.Env(), y);
+  });
+}
+
 // distBroadcast(group, tensors, root): every rank's tensors become root's, in place.
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
@@ -231,9 +312,10 @@ void initDist(Napi::Env env, Napi::Object exports) {
   exports.Set("distShutdown", Napi::Function::New(env, Shutdown));
   exports.Set("distReducer", Napi::Function::New(env, MakeReducer));
   exports.Set("distPrepareBackward", Napi::Function::New(env, PrepareBackward));
+  exports.Set("distSyncBatchNorm", Napi::Function::New(env, SyncBatchNorm));
 #else
   exports.Set("distAvailable", Napi::Boolean::New(env, false));
-  for (const char* name : {"distInit", "distAllreduce", "distBroadcast", "distBarrier", "distShutdown", "distReducer", "distPrepareBackward"})
+  for (const char* name : {"distInit", "distAllreduce", "distBroadcast", "distBarrier", "distShutdown", "distReducer", "distPrepareBackward", "distSyncBatchNorm"})
     exports.Set(name, Napi::Function::New(env, Missing));
 #endif
 }

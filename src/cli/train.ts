@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { defineCommand, numberFlag, type Options, type Values } from "./command.js";
 import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig } from "../train/index.js";
 import { ConfigError } from "../errors.js";
-import { configFromFlags, describeField, fieldFlags, overridesFromFlags } from "./config-flags.js";
+import { configFromFlags, describeField, fieldFlags, overridesFromFlags, setPath } from "./config-flags.js";
 import { DataParallel, defaultTimeoutS, distEnvFrom, freePort, launchWorkers } from "../parallel/index.js";
 
 function timestamp(): string {
@@ -36,6 +36,7 @@ const options = {
   "master-addr": { type: "string", description: "with --nnodes: the address of node 0 (MASTER_ADDR; default 127.0.0.1)" },
   "master-port": { type: "string", description: "with --nproc: node 0's rendezvous port (MASTER_PORT; default a free port, 29500 with --nnodes)" },
   backend: { type: "string", description: "with --nproc: the collective backend, gloo (default; CPU)" },
+  "sync-bn": { type: "boolean", description: "with --nproc: BatchNorm's statistics over the whole batch, across processes (train.syncBatchNorm)" },
   "dist-timeout": { type: "string", description: `with --nproc: seconds a rank waits for the others before failing (default ${defaultTimeoutS})` },
 } as const;
 
@@ -52,6 +53,10 @@ export const train = defineCommand({
     if (!values.dash && (values.port !== undefined || values.host !== undefined))
       throw new ConfigError([{ path: values.port !== undefined ? "--port" : "--host", message: "belongs to --dash: add --dash to serve the dashboard" }]);
     const { overrides, given } = overridesFromFlags(values);
+    if (values["sync-bn"]) {
+      setPath(overrides as Record<string, unknown>, "train.syncBatchNorm", true);
+      given.set("train.syncBatchNorm", "--sync-bn");
+    }
     const resume = values.resume !== undefined;
     const launch = launchOptions(values);
     const env = launch ? null : distEnvFrom();

@@ -52,6 +52,16 @@ export interface Native {
   distShutdown(group: GroupHandle): void;
   distReducer(group: GroupHandle, params: Handle[], bucketBytes: number, firstBucketBytes: number): ReducerHandle;
   distPrepareBackward(reducer: ReducerHandle, outputs: Handle[]): void;
+  distSyncBatchNorm(
+    group: GroupHandle,
+    x: Handle,
+    weight: Handle | null,
+    bias: Handle | null,
+    runningMean: Handle | null,
+    runningVar: Handle | null,
+    momentum: number,
+    eps: number,
+  ): Handle;
 }
 
 /** An opaque reference to one c10d Reducer (DistributedDataParallel's gradient bucketing). */

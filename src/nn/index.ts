@@ -6,6 +6,8 @@ export {
   Conv2d,
   ConvTranspose2d,
   BatchNorm1d,
+  setBatchNormSync,
+  type BatchNormSync,
   BatchNorm2d,
   LayerNorm,
   InstanceNorm2d,

@@ -137,6 +137,23 @@ export class ConvTranspose2d extends Module {
   }
 }
 
+/**
+ * Training-mode batch norm with statistics over several processes (data-parallel --sync-bn): set
+ * for the whole process by the trainer of one rank, null otherwise.
+ */
+export type BatchNormSync = (
+  x: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  options: { momentum: number; eps: number },
+) => Tensor;
+let batchNormSync: BatchNormSync | null = null;
+export function setBatchNormSync(sync: BatchNormSync | null): void {
+  batchNormSync = sync;
+}
+
 /** Batch norm over (B, C) or (B, C, H, W), with running statistics for eval mode. */
 class BatchNorm extends Module {
   constructor(
@@ -160,11 +177,11 @@ class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     const affine = this.hasParam("weight");
     if (this.training) noGrad(() => this.tensor("num_batches_tracked").add_(1));
-    return batchNorm(x, this.tensor("running_mean"), this.tensor("running_var"), affine ? this.tensor("weight") : null, affine ? this.tensor("bias") : null, {
-      training: this.training,
-      momentum: this.options.momentum ?? 0.1,
-      eps: this.options.eps ?? 1e-5,
-    });
+    const momentum = this.options.momentum ?? 0.1;
+    const eps = this.options.eps ?? 1e-5;
+    const [weight, bias] = affine ? [this.tensor("weight"), this.tensor("bias")] : [null, null];
+    if (this.training && batchNormSync) return batchNormSync(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { momentum, eps });
+    return batchNorm(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { training: this.training, momentum, eps });
   }
 }
 export class BatchNorm1d extends BatchNorm {

@@ -6,6 +6,7 @@
 // backward is still computing the rest.
 import { type BatchShard, type Tensor, tensor, tidy } from "../engine/index.js";
 import { native, type GroupHandle, type ReducerHandle } from "../engine/native.js";
+import { wrap } from "../engine/tensor.js";
 import { DistributedError } from "../errors.js";
 
 /** Where this rank is and how to reach rank 0: PyTorch's launcher conventions (torchrun, SLURM, PyTorchJob). */
@@ -106,6 +107,36 @@ export class DataParallel {
       native.distPrepareBackward(reducer.handle, [loss.handle]);
       loss.backward();
     });
+  }
+
+  /**
+   * Training-mode batch norm over every rank's slice together (PyTorch's SyncBatchNorm): the
+   * statistics, and the running ones, are those of the global batch. Not twice differentiable.
+   */
+  syncBatchNorm(
+    x: Tensor,
+    runningMean: Tensor,
+    runningVar: Tensor,
+    weight: Tensor | null,
+    bias: Tensor | null,
+    options: { momentum: number; eps: number },
+  ): Tensor {
+    let out: Tensor | undefined;
+    this.#collective("a synchronized batch norm", (g) => {
+      out = wrap(
+        native.distSyncBatchNorm(
+          g,
+          x.handle,
+          weight?.handle ?? null,
+          bias?.handle ?? null,
+          runningMean.handle,
+          runningVar.handle,
+          options.momentum,
+          options.eps,
+        ),
+      );
+    });
+    return out!;
   }
 
   /** Averages the tensors across ranks in place, as one flat buffer (one collective). */

@@ -89,6 +89,8 @@ export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<numbe
   return new Promise((done) => {
     let running = o.nproc;
     let signalled: NodeJS.Signals | null = null;
+    /** 130 or 143: a worker that stopped on a signal, with the others, after a checkpoint. */
+    let stoppedCode = 0;
     const forward = (signal: NodeJS.Signals) => () => {
       signalled = signal;
       for (const w of workers) if (w.exitCode === null) w.kill(signal);
@@ -121,7 +123,9 @@ export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<numbe
       workers.push(child);
       child.once("exit", (code, signal) => {
         running--;
-        const failed = signal !== null || (code !== 0 && !(signalled && (code === 130 || code === 143)));
+        // A worker stopped by Ctrl-C or SIGTERM (from here or sent to it alone) stops the run cleanly: not a failure.
+        if (code === 130 || code === 143) stoppedCode ||= code;
+        const failed = signal !== null || (code !== 0 && code !== 130 && code !== 143);
         if (failed && !failure) {
           failure = { code: code ?? 1 };
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
@@ -131,7 +135,7 @@ export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<numbe
         if (running === 0) {
           if (killTimer) clearTimeout(killTimer);
           for (const [s, h] of Object.entries(handlers)) process.off(s, h);
-          done(failure ? failure.code || 1 : signalled ? (signalled === "SIGINT" ? 130 : 143) : 0);
+          done(failure ? failure.code || 1 : stoppedCode || (signalled ? (signalled === "SIGINT" ? 130 : 143) : 0));
         }
       });
     }

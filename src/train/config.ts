@@ -146,6 +146,12 @@ export const configSchema = z.strictObject({
         .max(20)
         .default(0)
         .describe("Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many extra D steps, then D is restored; 0 for off"),
+      syncBatchNorm: z
+        .boolean()
+        .default(false)
+        .describe(
+          "data-parallel runs (--nproc): BatchNorm's statistics over every rank's slice of the batch together, as one process computes them (--sync-bn); false: each rank's own, PyTorch DDP's default",
+        ),
       rollback: z
         .strictObject({
           limit: z

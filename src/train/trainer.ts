@@ -29,6 +29,7 @@ import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import type { DataParallel } from "../parallel/data-parallel.js";
+import { BatchNorm1d, BatchNorm2d, setBatchNormSync } from "../nn/index.js";
 import { makeDir } from "../util/make-dir.js";
 
 /** One stats.jsonl record. */
@@ -99,6 +100,11 @@ export class Trainer {
   #lastGLoss: number | null = null;
   /** Set by requestStop(): the loop checkpoints and returns after the current step. */
   #stopRequested: string | null = null;
+  /**
+   * In a data-parallel run, a stop every rank has agreed on (at the last step's all-reduce): a
+   * request that arrives later waits for the next step, so that all ranks stop at the same one.
+   */
+  #stopAgreed: string | null = null;
   #releaseLock: () => void = () => {};
   /** The factor on both learning rates after rollbacks, how many there were, and a pending request. */
   #lrScale = 1;
@@ -133,6 +139,18 @@ export class Trainer {
     this.ema =
       config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
     this.stepper = new AdversarialStep(gan, this.optG, this.optD, this.ema, data, parallel);
+    if (parallel && config.train.syncBatchNorm) {
+      const hasBatchNorm = D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+      if (hasBatchNorm && gan.loss.penalty) {
+        throw new ConfigError([
+          {
+            path: "train.syncBatchNorm",
+            message: `cannot go with ${config.loss.name}'s gradient penalty through D's BatchNorm: a synchronized batch norm is not twice differentiable`,
+          },
+        ]);
+      }
+      setBatchNormSync((...args) => parallel.syncBatchNorm(...args));
+    }
   }
 
   /** Opens the data and prepares a new run directory, or restores a run from its newest checkpoint. */
@@ -358,7 +376,7 @@ export class Trainer {
     const averaged = (["dReal", "dFake", "beganK", "convergence"] as const).filter((k) => result.stats[k] !== undefined);
     const values = [result.dLoss, result.gLoss ?? 0, this.#stopRequested ? 1 : 0, ...averaged.map((k) => result.stats[k]!)];
     const [dLoss, gLoss, stop, ...rest] = this.parallel!.averageNumbers(values, `the all-reduce of the losses at step ${this.#step + 1}`);
-    if (stop > 0) this.#stopRequested ??= "another rank was interrupted";
+    if (stop > 0) this.#stopAgreed = this.#stopRequested ?? "another rank was interrupted";
     const stats = { ...result.stats };
     averaged.forEach((k, i) => {
       stats[k] = rest[i];
@@ -470,10 +488,12 @@ export class Trainer {
       }
       // Let the event loop run between steps (a few microseconds): signals, output, the GC's finalizers.
       await new Promise((r) => setImmediate(r));
-      if (this.#stopRequested && this.#step < total) {
+      const stopping = this.parallel ? this.#stopAgreed : this.#stopRequested;
+      if (stopping && this.#step < total) {
         this.progress.end();
         const path = this.checkpoint();
-        this.progress.line(`${this.#stopRequested}: stopped at step ${this.#step}, checkpoint ${path}; continue with gantry train --resume ${this.runDir}`);
+        this.#stopRequested = stopping;
+        this.progress.line(`${stopping}: stopped at step ${this.#step}, checkpoint ${path}; continue with gantry train --resume ${this.runDir}`);
         return "stopped";
       }
     }
@@ -574,6 +594,7 @@ export class Trainer {
 
   /** Frees the data and releases the run directory's lock. */
   dispose(): void {
+    if (this.parallel) setBatchNormSync(null);
     this.data.dispose();
     this.#releaseLock();
   }
