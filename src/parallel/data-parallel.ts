@@ -7,6 +7,7 @@
 import { type BatchShard, type Tensor, tensor, tidy } from "../engine/index.js";
 import { native, type GroupHandle, type ReducerHandle } from "../engine/native.js";
 import { wrap } from "../engine/tensor.js";
+import type { BatchNormSync } from "../nn/index.js";
 import { DistributedError } from "../errors.js";
 
 /** Where this rank is and how to reach rank 0: PyTorch's launcher conventions (torchrun, SLURM, PyTorchJob). */
@@ -113,14 +114,7 @@ export class DataParallel {
    * Training-mode batch norm over every rank's slice together (PyTorch's SyncBatchNorm): the
    * statistics, and the running ones, are those of the global batch. Not twice differentiable.
    */
-  syncBatchNorm(
-    x: Tensor,
-    runningMean: Tensor,
-    runningVar: Tensor,
-    weight: Tensor | null,
-    bias: Tensor | null,
-    options: { momentum: number; eps: number },
-  ): Tensor {
+  syncBatchNorm(...[x, runningMean, runningVar, weight, bias, options]: Parameters<BatchNormSync>): Tensor {
     let out: Tensor | undefined;
     this.#collective("a synchronized batch norm", (g) => {
       out = wrap(

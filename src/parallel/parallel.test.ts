@@ -135,42 +135,59 @@ function workerPid(launcher: number, rank: number): number | null {
   return null;
 }
 
+/** A long 2-process run of the real CLI in the background: its output so far, its exit code once its output is all read ("close", not "exit"), and a wait for a condition. */
+function launch(args: string[]) {
+  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), "train", ...args], { env: { ...process.env, CI: "1" } });
+  const run = { out: "", err: "", launcher, exited: new Promise<number | null>((done) => launcher.once("close", (code) => done(code))) };
+  launcher.stdout.on("data", (d) => {
+    run.out += String(d);
+  });
+  launcher.stderr.on("data", (d) => {
+    run.err += String(d);
+  });
+  const until = async (ready: () => boolean) => {
+    const deadline = Date.now() + 120_000;
+    while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(ready(), `the run never got there:\n${run.out}\n${run.err}`);
+  };
+  /** Sends a signal to one worker (by rank); returns when it was sent. */
+  const signal = (rank: number, name: NodeJS.Signals) => {
+    const pid = workerPid(launcher.pid!, rank);
+    assert.ok(pid, `rank ${rank}'s process`);
+    process.kill(pid, name);
+    return Date.now();
+  };
+  return Object.assign(run, { until, signal });
+}
+
+const longRun = (dir: string, checkpointEvery: number) => [
+  "--preset",
+  "mnist-mlp",
+  "--steps",
+  "100000",
+  "--set",
+  "log.every=10",
+  "--set",
+  `log.checkpointEvery=${checkpointEvery}`,
+  "--out",
+  dir,
+  "--nproc",
+  "2",
+];
+const checkpointAt = (dir: string, step: number) => join(dir, "checkpoints", `step-${String(step).padStart(8, "0")}.safetensors`);
+
 test("a worker killed with SIGKILL stops the run within seconds, naming its rank; the checkpoint resumes", async () => {
   const dir = join(tmp(), "run");
-  const args = [
-    "train",
-    "--preset",
-    "mnist-mlp",
-    "--steps",
-    "100000",
-    "--set",
-    "log.every=10",
-    "--set",
-    "log.checkpointEvery=10",
-    "--out",
-    dir,
-    "--nproc",
-    "2",
-  ];
-  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
-  let err = "";
-  launcher.stderr.on("data", (d) => {
-    err += String(d);
-  });
-  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(join(dir, "checkpoints", "step-00000020.safetensors")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  const victim = workerPid(launcher.pid!, 1);
-  assert.ok(victim, "rank 1's process");
-  const killedAt = Date.now();
-  process.kill(victim, "SIGKILL");
-  const code = await exited;
+  const run = launch(longRun(dir, 10));
+  await run.until(() => existsSync(checkpointAt(dir, 20)));
+  const killedAt = run.signal(1, "SIGKILL");
+  const code = await run.exited;
   const seconds = (Date.now() - killedAt) / 1000;
   assert.notEqual(code, 0);
   assert.ok(seconds < 30, `the launcher took ${seconds} s to exit`);
-  assert.match(err, /rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other ranks/);
+  assert.match(run.err, /rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other ranks/);
   // Rank 0 said what happened to it, and nothing it saved was lost: the run resumes.
-  assert.match(err, /rank 0: lost contact with another rank/);
+  assert.match(run.err, /rank 0: lost contact with another rank/);
   const newest = Math.max(...readdirSync(join(dir, "checkpoints")).map((f) => Number(/step-(\d+)/.exec(f)?.[1] ?? -1)));
   assert.ok(newest >= 20);
   const out = gantryOk("train", "--resume", dir, "--steps", String(newest + 10), "--nproc", "2");
@@ -179,91 +196,35 @@ test("a worker killed with SIGKILL stops the run within seconds, naming its rank
 
 test("Ctrl-C to the launcher stops every rank at the same step, with a checkpoint, exit code 130", async () => {
   const dir = join(tmp(), "run");
-  const args = [
-    "train",
-    "--preset",
-    "mnist-mlp",
-    "--steps",
-    "100000",
-    "--set",
-    "log.every=10",
-    "--set",
-    "log.checkpointEvery=1000",
-    "--out",
-    dir,
-    "--nproc",
-    "2",
-  ];
-  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
-  let out = "";
-  launcher.stdout.on("data", (d) => {
-    out += String(d);
-  });
-  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
-  const deadline = Date.now() + 120_000;
-  while (!out.includes("Step [10/") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  launcher.kill("SIGINT");
-  assert.equal(await exited, 130);
-  const stopped = /stopped at step (\d+), checkpoint/.exec(out);
-  assert.ok(stopped, out);
-  assert.ok(existsSync(join(dir, "checkpoints", `step-${stopped[1].padStart(8, "0")}.safetensors`)));
+  const run = launch(longRun(dir, 1000));
+  await run.until(() => run.out.includes("Step [10/"));
+  run.launcher.kill("SIGINT");
+  assert.equal(await run.exited, 130);
+  const stopped = /stopped at step (\d+), checkpoint/.exec(run.out);
+  assert.ok(stopped, run.out);
+  assert.ok(existsSync(checkpointAt(dir, Number(stopped[1]))));
   assert.equal(JSON.parse(readFileSync(join(dir, "status.json"), "utf8")).state, "stopped");
   // SIGINT to one worker alone (it lands between two steps): every rank still stops at the same step.
-  const resumed = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), "train", "--resume", dir, "--nproc", "2"], { env: { ...process.env, CI: "1" } });
-  let again = "";
-  let errors = "";
-  resumed.stdout.on("data", (d) => {
-    again += String(d);
-  });
-  resumed.stderr.on("data", (d) => {
-    errors += String(d);
-  });
-  const done = new Promise<number | null>((r) => resumed.once("exit", (code) => r(code)));
-  while (!/Step \[\d+\/937\]/.test(again) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  process.kill(workerPid(resumed.pid!, 1)!, "SIGINT");
-  assert.equal(await done, 130, errors);
-  assert.match(again, /another rank was interrupted: stopped at step \d+/);
-  assert.equal(errors, "", "no rank lost contact with another");
+  const again = launch(["--resume", dir, "--nproc", "2"]);
+  await again.until(() => /Step \[\d+\/937\]/.test(again.out));
+  again.signal(1, "SIGINT");
+  assert.equal(await again.exited, 130, again.err);
+  assert.match(again.out, /another rank was interrupted: stopped at step \d+/);
+  assert.equal(again.err, "", "no rank lost contact with another");
 });
 
 test("a worker that hangs (SIGSTOP) fails the others after --dist-timeout, naming the step; the launcher ends it", async () => {
   const dir = join(tmp(), "run");
-  const args = [
-    "train",
-    "--preset",
-    "mnist-mlp",
-    "--steps",
-    "100000",
-    "--set",
-    "log.every=10",
-    "--set",
-    "log.checkpointEvery=10",
-    "--out",
-    dir,
-    "--nproc",
-    "2",
-    "--dist-timeout",
-    "4",
-  ];
-  const launcher = spawn(process.execPath, [join(repoRoot, "bin", "gantry.js"), ...args], { env: { ...process.env, CI: "1" } });
-  let err = "";
-  launcher.stderr.on("data", (d) => {
-    err += String(d);
-  });
-  const exited = new Promise<number | null>((done) => launcher.once("exit", (code) => done(code)));
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(join(dir, "checkpoints", "step-00000010.safetensors")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  const victim = workerPid(launcher.pid!, 1);
-  assert.ok(victim, "rank 1's process");
-  const stoppedAt = Date.now();
-  process.kill(victim, "SIGSTOP");
-  const code = await exited;
+  const run = launch([...longRun(dir, 10), "--dist-timeout", "4"]);
+  await run.until(() => existsSync(checkpointAt(dir, 10)));
+  const stoppedAt = run.signal(1, "SIGSTOP");
+  const code = await run.exited;
   const seconds = (Date.now() - stoppedAt) / 1000;
   assert.notEqual(code, 0);
   // 4 s of timeout, then the launcher's 10 s of grace before SIGKILL for the frozen rank.
   assert.ok(seconds < 25, `the launcher took ${seconds} s to exit`);
-  assert.match(err, /rank 0: no answer from the other ranks within 4 s during the all-reduce of [DG]'s gradients at step \d+/);
-  assert.match(err, /rank 0 \(pid \d+\) exited with code 2; stopping the other ranks/);
+  assert.match(run.err, /rank 0: no answer from the other ranks within 4 s during the all-reduce of [DG]'s gradients at step \d+/);
+  assert.match(run.err, /rank 0 \(pid \d+\) exited with code 2; stopping the other ranks/);
 });
 
 test("distributed errors name the flag or the address: port in use, batch split, backend, stray flags", async () => {
