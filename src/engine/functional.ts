@@ -68,7 +68,39 @@ export function convTranspose2d(
   options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair } = {},
 ): Tensor {
   const { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
+  const is = (p: Pair, n: number) => (typeof p === "number" ? p === n : p[0] === n && p[1] === n);
+  if (subpixel && x.device === "cpu" && weight.ndim === 4 && weight.shape[2] === 4 && weight.shape[3] === 4 && is(stride, 2) && is(padding, 1)) {
+    if (is(outputPadding, 0) && is(dilation, 1) && groups === 1) return convTranspose2dSubpixel(x, weight, bias ?? null);
+  }
   return wrap(op("aten::conv_transpose2d.input").call([x.handle, weight.handle, opt(bias), stride, padding, outputPadding, groups, dilation]));
+}
+
+/** GANTRY_NATIVE_CONV_TRANSPOSE=1 keeps libtorch's own CPU kernel for every transposed convolution. */
+const subpixel = !process.env.GANTRY_NATIVE_CONV_TRANSPOSE || process.env.GANTRY_NATIVE_CONV_TRANSPOSE === "0";
+
+/**
+ * DCGAN's upsampling layer (kernel 4, stride 2, padding 1) as four stride-1 convolutions, one per
+ * output pixel parity (a "sub-pixel" decomposition), interleaved. The same sums as
+ * conv_transpose2d, to float rounding, with the same number of multiplications; but libtorch 1.13
+ * runs a CPU transposed convolution as one small single-threaded GEMM per image, while conv2d
+ * goes to oneDNN on every thread (docs/performance.md measures both).
+ *
+ * Output row 2i + a takes kernel rows 3, 1 (a = 0) or 2, 0 (a = 1) from input rows i - 1, i or
+ * i, i + 1: each phase's 2x2 kernel is every other row and column of the 4x4 one, flipped, and
+ * its input is padded by one row (column) before or after.
+ */
+function convTranspose2dSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const [n, , h, w] = x.shape;
+  const out = weight.shape[1];
+  const phase = (a: number, b: number) => {
+    const rows = wrap(op("aten::slice.Tensor").call([weight.handle, 2, 1 - a, 4, 2]));
+    const taps = wrap(op("aten::slice.Tensor").call([rows.handle, 3, 1 - b, 4, 2]));
+    const kernel = wrap(op("aten::flip").call([taps.handle, [2, 3]])).transpose(0, 1); // (out, in, 2, 2)
+    return conv2d(pad(x, [b === 0 ? 1 : 0, b, a === 0 ? 1 : 0, a]), kernel); // (n, out, h, w)
+  };
+  const rows = [0, 1].map((a) => stack([phase(a, 0), phase(a, 1)], 4)); // (n, out, h, w, b)
+  const y = stack(rows, 3).reshape(n, out, 2 * h, 2 * w); // (n, out, h, a, w, b) -> (n, out, 2h, 2w)
+  return bias ? y.add(bias.view(1, out, 1, 1)) : y;
 }
 export function batchNorm(
   x: Tensor,

@@ -125,3 +125,19 @@ test("RNG state saved and restored replays the same numbers", () => {
   E.setRngState(state);
   assertClose(E.randn([4]), first, { atol: 0 });
 });
+
+test("the sub-pixel transposed convolution (kernel 4, stride 2, padding 1) gives libtorch's values and gradients", async () => {
+  const { op: dispatch } = await import("./dispatch.js");
+  const { wrap } = await import("./tensor.js");
+  E.manualSeed(3);
+  const x = E.randn([8, 16, 7, 7]).requiresGrad_();
+  const w = E.randn([16, 8, 4, 4]).requiresGrad_();
+  const b = E.randn([8]).requiresGrad_();
+  const seed = E.randn([8, 8, 14, 14]);
+  const native = wrap(dispatch("aten::conv_transpose2d.input").call([x.handle, w.handle, b.handle, 2, 1, 0, 1, 1]));
+  const ours = E.convTranspose2d(x, w, b, { stride: 2, padding: 1 });
+  assertClose(ours, native, { atol: 1e-4, what: "output" });
+  const grads = (y: E.Tensor) => E.grad(y.mul(seed).sum(), [x, w, b]) as E.Tensor[];
+  const [gn, go] = [grads(native), grads(ours)];
+  for (const i of [0, 1, 2]) assertClose(go[i], gn[i], { atol: 1e-3, rtol: 1e-4, what: ["dx", "dw", "db"][i] });
+});
