@@ -69,7 +69,16 @@ export function convTranspose2d(
 ): Tensor {
   const { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
   const is = (p: Pair, n: number) => (typeof p === "number" ? p === n : p[0] === n && p[1] === n);
-  if (subpixel && x.device === "cpu" && weight.ndim === 4 && weight.shape[2] === 4 && weight.shape[3] === 4 && is(stride, 2) && is(padding, 1)) {
+  if (
+    subpixel &&
+    x.device === "cpu" &&
+    weight.ndim === 4 &&
+    weight.shape[1] >= 32 &&
+    weight.shape[2] === 4 &&
+    weight.shape[3] === 4 &&
+    is(stride, 2) &&
+    is(padding, 1)
+  ) {
     if (is(outputPadding, 0) && is(dilation, 1) && groups === 1) return convTranspose2dSubpixel(x, weight, bias ?? null);
   }
   return wrap(op("aten::conv_transpose2d.input").call([x.handle, weight.handle, opt(bias), stride, padding, outputPadding, groups, dilation]));
@@ -83,7 +92,9 @@ const subpixel = !process.env.GANTRY_NATIVE_CONV_TRANSPOSE || process.env.GANTRY
  * output pixel parity (a "sub-pixel" decomposition), interleaved. The same sums as
  * conv_transpose2d, to float rounding, with the same number of multiplications; but libtorch 1.13
  * runs a CPU transposed convolution as one small single-threaded GEMM per image, while conv2d
- * goes to oneDNN on every thread (docs/performance.md measures both).
+ * goes to oneDNN on every thread. Used for layers of 32 output channels or more: for narrower
+ * ones (DCGAN's last layer, 64 -> 1) four tiny convolutions cost more than they save
+ * (docs/performance.md measures both).
  *
  * Output row 2i + a takes kernel rows 3, 1 (a = 0) or 2, 0 (a = 1) from input rows i - 1, i or
  * i, i + 1: each phase's 2x2 kernel is every other row and column of the 4x4 one, flipped, and
