@@ -69,8 +69,9 @@ export interface LaunchOptions {
 
 /**
  * Runs the workers of this machine and waits for them. Rank 0 prints as usual; the others' error
- * output is prefixed with their rank. When one fails, the launcher names it and stops the rest
- * (SIGTERM, then SIGKILL after `graceMs`). Ctrl-C and SIGTERM are passed to every worker, which
+ * output is prefixed with their rank. When one fails, the launcher names it and stops the rest:
+ * they usually fail on their own at their next collective and say why, so they get half of
+ * `graceMs` for that, then SIGTERM, then SIGKILL at `graceMs`. Ctrl-C and SIGTERM are passed to every worker, which
  * stop together at the next step with a checkpoint. Resolves with the exit code: 0, the first
  * failure's, or 128 + the signal's number after a stop by signal.
  */
@@ -79,12 +80,16 @@ export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<numbe
   const threads = process.env.GANTRY_NUM_THREADS ?? String(Math.max(1, Math.floor(availableCores() / o.nproc)));
   const workers: ChildProcess[] = [];
   let failure: { code: number } | null = null;
-  let killTimer: NodeJS.Timeout | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  const signalRunning = (signal: NodeJS.Signals) => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill(signal);
+  };
   const stopAll = () => {
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill("SIGTERM");
-    killTimer ??= setTimeout(() => {
-      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
-    }, graceMs);
+    if (timers.length) return;
+    timers.push(
+      setTimeout(() => signalRunning("SIGTERM"), graceMs / 2),
+      setTimeout(() => signalRunning("SIGKILL"), graceMs),
+    );
   };
   return new Promise((done) => {
     let running = o.nproc;
@@ -133,7 +138,7 @@ export function launchWorkers(o: LaunchOptions, graceMs = 10_000): Promise<numbe
           stopAll();
         }
         if (running === 0) {
-          if (killTimer) clearTimeout(killTimer);
+          for (const t of timers) clearTimeout(t);
           for (const [s, h] of Object.entries(handlers)) process.off(s, h);
           done(failure ? failure.code || 1 : stoppedCode || (signalled ? (signalled === "SIGINT" ? 130 : 143) : 0));
         }
