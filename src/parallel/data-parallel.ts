@@ -115,9 +115,8 @@ export class DataParallel {
    * statistics, and the running ones, are those of the global batch. Not twice differentiable.
    */
   syncBatchNorm(...[x, runningMean, runningVar, weight, bias, options]: Parameters<BatchNormSync>): Tensor {
-    let out: Tensor | undefined;
-    this.#collective("a synchronized batch norm", (g) => {
-      out = wrap(
+    return this.#collectiveResult("a synchronized batch norm", (g) =>
+      wrap(
         native.distSyncBatchNorm(
           g,
           x.handle,
@@ -128,9 +127,8 @@ export class DataParallel {
           options.momentum,
           options.eps,
         ),
-      );
-    });
-    return out!;
+      ),
+    );
   }
 
   /** Averages the tensors across ranks in place, as one flat buffer (one collective). */
