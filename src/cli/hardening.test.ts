@@ -97,6 +97,20 @@ test("SIGTERM and Ctrl-C write a checkpoint at the current step and exit 143 / 1
   }
 });
 
+test("--time-limit stops as Ctrl-C does, with exit 0 and a checkpoint to resume; a bad value names the flag", () => {
+  const dir = join(tmp(), "r");
+  const started = Date.now();
+  const r = gantry(["train", "--preset", "toy-ring8", "--steps", "1000000", "--time-limit", "0.05", "--set", "log.checkpointEvery=1000000", "--out", dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(Date.now() - started < 60_000, "stopped near its 3 s limit, not after a million steps");
+  assert.match(r.out, /the time limit \(--time-limit 0.05\) was reached: stopped at step (\d+)/);
+  const steps = listCheckpoints(join(dir, "checkpoints")).map((c) => c.step);
+  assert.equal(steps.length, 1, `one checkpoint, where it stopped: ${steps}`);
+  assert.ok(steps[0] > 0 && steps[0] < 1_000_000);
+  for (const bad of ["0", "-1", "soon", ""])
+    userError(["train", ...tiny, `--time-limit=${bad}`, "--out", join(tmp(), "x")], /--time-limit: expected a positive number of minutes/);
+});
+
 test("--out on an existing run is refused and leaves it untouched; --overwrite starts afresh", () => {
   const dir = join(tmp(), "r");
   assert.equal(gantry(["train", ...tiny, "--steps", "2", "--out", dir]).code, 0);

@@ -27,6 +27,10 @@ const options = {
   out: { type: "string", description: "the run directory; default runs/PRESET-TIMESTAMP" },
   overwrite: { type: "boolean", description: "with --out: delete the run already in that directory and start afresh" },
   resume: { type: "string", description: "continue the run in this directory from its newest intact checkpoint" },
+  "time-limit": {
+    type: "string",
+    description: "stop after this many minutes of training, as Ctrl-C does (a checkpoint; --resume goes on): compare models at the same wall-clock budget",
+  },
   dash: { type: "boolean", description: "serve the live dashboard of this run beside training (gantry dash; --port, --host)" },
   port: { type: "string", description: "with --dash: the dashboard's port" },
   host: { type: "string", description: "with --dash: the dashboard's address (default 127.0.0.1)" },
@@ -58,6 +62,7 @@ export const train = defineCommand({
       given.set("train.syncBatchNorm", "--sync-bn");
     }
     const resume = values.resume !== undefined;
+    const timeLimit = minutesOf(values["time-limit"]);
     const launch = launchOptions(values);
     const env = launch ? null : distEnvFrom();
     let trainer: Trainer;
@@ -110,6 +115,15 @@ export const train = defineCommand({
     // A worker of `--nproc`: its launcher gone (killed), the ranks stop together with a checkpoint.
     const orphaned = () => trainer.requestStop("the launcher (gantry train --nproc) exited");
     process.once("disconnect", orphaned);
+    if (timeLimit !== null) {
+      const start = performance.now();
+      trainer.use({
+        name: "time-limit",
+        afterStep: (t) => {
+          if (performance.now() - start >= timeLimit * 60_000) t.requestStop(`the time limit (--time-limit ${timeLimit}) was reached`);
+        },
+      });
+    }
     let status: "finished" | "stopped";
     try {
       status = await trainer.run();
@@ -128,6 +142,15 @@ export const train = defineCommand({
     return status === "stopped" && stoppedBy ? signalExit[stoppedBy] : 0;
   },
 });
+
+/** --time-limit: positive minutes, or null when not given. */
+function minutesOf(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const minutes = Number(text);
+  if (text.trim() === "" || !Number.isFinite(minutes) || minutes <= 0)
+    throw new ConfigError([{ path: "--time-limit", message: `expected a positive number of minutes, got '${text}'` }]);
+  return minutes;
+}
 
 interface Launch {
   nproc: number;
