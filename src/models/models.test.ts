@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as E from "../engine/index.js";
 import { generators, discriminators, buildGenerator, buildDiscriminator, type ModelShape } from "./index.js";
+import { ModulatedConv, StyleGenerator } from "./style.js";
 import { ConfigError } from "../errors.js";
 
 const shapes: Record<string, number[][]> = {
@@ -14,6 +15,11 @@ const shapes: Record<string, number[][]> = {
     [3, 64, 64],
   ],
   cnn: [[1, 28, 28]],
+  style: [
+    [1, 28, 28],
+    [3, 32, 32],
+    [3, 64, 64],
+  ],
   "seq-resnet": [[28, 12]],
 };
 /** Per discriminator family: the data shapes it supports, option sets to try, and whether it offers AC-GAN's classifier. */
@@ -87,5 +93,72 @@ test("an unknown model family is a ConfigError listing the valid names", () => {
   assert.throws(
     () => buildGenerator({ name: "vae" }, { dataShape: [2], latentDim: 2, numClasses: 0 }),
     (e) => e instanceof ConfigError && /unknown model 'vae': expected one of mlp, dcgan, cnn/.test(e.message),
+  );
+});
+
+test("style: a modulated, demodulated convolution computes StyleGAN2's per-sample weights (its grouped-convolution form)", () => {
+  E.tidy(() => {
+    const [b, cin, cout, k] = [3, 4, 5, 3];
+    for (const demodulate of [true, false]) {
+      const conv = new ModulatedConv(cin, cout, k, 8, demodulate);
+      const x = E.randn([b, cin, 6, 6]);
+      const w = E.randn([b, 8]);
+      const s = conv.affine.forward(w); // (B, in)
+      // StyleGAN2's modulated_conv2d: each sample's own weight, scaled per input channel, normalized per output channel.
+      let weight = conv
+        .tensor("weight")
+        .div(Math.sqrt(cin * k * k))
+        .unsqueeze(0)
+        .mul(s.view(b, 1, cin, 1, 1)); // (B, out, in, k, k)
+      if (demodulate) weight = weight.mul(weight.square().sum([2, 3, 4], true).add(1e-8).pow(-0.5));
+      const expected = E.conv2d(x.reshape(1, b * cin, 6, 6), weight.reshape(b * cout, cin, k, k), null, { padding: 1, groups: b }).reshape(b, cout, 6, 6);
+      const got = conv.forward(x, w);
+      assert.ok(got.sub(expected).abs().max().item() < 1e-4, `demodulate ${demodulate}: ${got.sub(expected).abs().max().item()}`);
+      // Doubling every style: demodulation undoes it; without demodulation the output doubles.
+      E.noGrad(() => {
+        for (const [name, t] of Object.entries(conv.affine.stateDict())) if (name === "weight" || name === "bias") t.mul_(2);
+      });
+      const again = conv.forward(x, w);
+      const ratio = again.abs().sum().item() / got.abs().sum().item();
+      assert.ok(Math.abs(ratio - (demodulate ? 1 : 2)) < 1e-4, `demodulate ${demodulate}: output scaled by ${ratio}`);
+    }
+  });
+});
+
+test("style: mixing gives the layers after a cutoff a second z's style, only while training; eval noise is fixed", () => {
+  E.tidy(() => {
+    const shape: ModelShape = { dataShape: [1, 28, 28], latentDim: 16, numClasses: 0 };
+    const make = (o: Record<string, unknown>) => E.withSeed(1, () => new StyleGenerator(shape, { width: 8, maxChannels: 16, ...o }));
+    const z = E.randn([4, 16]);
+    const G = make({ mixing: 1, noise: false });
+    const unmixed = G.synthesize(Array.from({ length: G.numWs }, () => G.map(z)));
+    const maxDiff = (a: E.Tensor, b: E.Tensor) => a.sub(b).abs().max().item();
+    assert.equal(G.numWs, 6, "28 px: 1 + 2 + 2 layers, and the last image's style");
+    assert.ok(
+      maxDiff(
+        E.withSeed(2, () => G.forward(z)),
+        unmixed,
+      ) > 1e-3,
+      "training with mixing 1: another style from the cutoff on",
+    );
+    G.eval();
+    assert.equal(maxDiff(G.forward(z), unmixed), 0, "eval: one style for every layer");
+    const noMix = make({ mixing: 0, noise: false });
+    assert.equal(maxDiff(noMix.forward(z), noMix.synthesize(Array.from({ length: noMix.numWs }, () => noMix.map(z)))), 0, "mixing 0: one style");
+
+    const noisy = make({});
+    E.noGrad(() => {
+      for (const [name, t] of Object.entries(noisy.stateDict())) if (name.endsWith("noiseStrength")) t.fill_(1);
+    });
+    assert.ok(maxDiff(noisy.forward(z), noisy.forward(z)) > 1e-3, "training: fresh noise each pass");
+    noisy.eval();
+    assert.equal(maxDiff(noisy.forward(z), noisy.forward(z)), 0, "eval: the fixed noise, so the same z gives the same image");
+  });
+});
+
+test("style: data it cannot make is a ConfigError naming the field", () => {
+  assert.throws(
+    () => buildGenerator({ name: "style" }, { dataShape: [28, 12], latentDim: 16, numClasses: 0 }),
+    (e) => e instanceof ConfigError && /model.generator.name: style is for square images of 28, 32 or 64 px/.test(e.message),
   );
 });

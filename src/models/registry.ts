@@ -20,6 +20,7 @@ import {
   autoencoderDiscriminatorOptions,
   type Discriminator,
 } from "./discriminators.js";
+import { StyleGenerator, styleGeneratorOptions } from "./style.js";
 import { SeqResnetGenerator, SeqResnetDiscriminator, seqGeneratorOptions, seqDiscriminatorOptions } from "./sequence.js";
 import { ConfigError } from "../errors.js";
 
@@ -37,6 +38,12 @@ export const generators = {
     build: (shape, o) => new DcganGenerator(shape, o),
   },
   cnn: { description: "the tutorial's CNN: upsample and convolve", options: cnnGeneratorOptions, build: (shape, o) => new CnnGenerator(shape, o) },
+  style: {
+    description:
+      "StyleGAN-style at small scale: a mapping network, modulated and demodulated convolutions, noise inputs, style mixing (Karras et al. 2019, 2020)",
+    options: styleGeneratorOptions,
+    build: (shape, o) => new StyleGenerator(shape, o),
+  },
   "seq-resnet": {
     description: "for text: residual 1-D convolutions to a softmax (or Gumbel-softmax sample) per character (Gulrajani et al. 2017)",
     options: seqGeneratorOptions,

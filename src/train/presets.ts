@@ -91,6 +91,18 @@ const mnist: Record<string, Preset> = {
       train: { lrG: 1e-4, lrD: 1e-4, epochs: 20 },
     },
   },
+  "mnist-style": {
+    description:
+      "StyleGAN-style G (Karras et al. 2019, 2020: mapping network, modulated convolutions, noise, style mixing 0.9) against a DCGAN D with minibatch std; non-saturating loss with lazy R1 (gamma 1, every 16), Adam 2e-3 (0, 0.99), EMA of G",
+    overrides: {
+      model: {
+        generator: { name: "style", options: { width: 16, maxChannels: 64 } },
+        discriminator: { name: "dcgan", options: { norm: "none", minibatchStd: 4 } },
+      },
+      loss: { name: "r1", penaltyWeight: 1, penaltyEvery: 16 },
+      train: { lrG: 2e-3, lrD: 2e-3, betas: [0, 0.99], emaDecay: 0.999, epochs: 20 },
+    },
+  },
   "mnist-ebgan": {
     description: "EBGAN (Zhao et al. 2017): an autoencoder D with squared-error energy, margin 1, the pulling-away term 0.1 in G's loss",
     overrides: {
