@@ -1,76 +1,16 @@
 // gantry inpaint: fill the holes of images with a trained GAN (latent optimization, Yeh et al. 2017).
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand, numberFlag } from "./command.js";
-import { labelsPath } from "./sample.js";
-import { ConfigError, DataError } from "../errors.js";
+import { pngPlanes, readInput, writeImages } from "./image-io.js";
+import { ConfigError } from "../errors.js";
 import { type Tensor, cat, tensor, tidy } from "../engine/index.js";
-import { readIdx, writeIdx } from "../data/idx.js";
-import { decodeImage, type Decoded } from "../data/image-folder.js";
-import { encodeGrid, toBytes } from "../image/png.js";
+import { encodeGrid } from "../image/png.js";
 import { loadTrainedPair } from "../train/index.js";
 import { inpaint, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
 import { evaluateInpainting } from "../apps/inpaint-eval.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
-
-interface Input {
-  images: Tensor;
-  labels?: Tensor;
-  /** How to write the results back: an IDX file, PNG files (with their names). */
-  format: "idx" | "png";
-  names: string[];
-}
-
-/** A PNG as C planes in [-1, 1] (grey as the mean of R, G and B when C is 1); it must be w x h already. */
-function pngPlanes(path: string, c: number, h: number, w: number): Float32Array {
-  let png: Decoded;
-  try {
-    png = decodeImage(path);
-  } catch (err) {
-    if (err instanceof DataError) throw err;
-    throw new DataError(`${path}: not a readable PNG (${(err as Error).message})`, { cause: err });
-  }
-  if (png.width !== w || png.height !== h) throw new DataError(`${path}: is ${png.width}x${png.height}; this generator makes ${w}x${h} images`);
-  const out = new Float32Array(c * h * w);
-  for (let i = 0; i < h * w; i++) {
-    const [r, g, b] = [png.rgba[4 * i], png.rgba[4 * i + 1], png.rgba[4 * i + 2]];
-    if (c === 1) out[i] = (r + g + b) / 3 / 127.5 - 1;
-    else for (let k = 0; k < c; k++) out[k * h * w + i] = [r, g, b][k] / 127.5 - 1;
-  }
-  return out;
-}
-
-function readInput(path: string, dataShape: number[], count: number | undefined): Input {
-  if (!existsSync(path)) throw new ConfigError([{ path: "--input", message: `${path} does not exist` }]);
-  const [c, h, w] = dataShape;
-  if (statSync(path).isDirectory()) {
-    const names = readdirSync(path)
-      .filter((f) => f.toLowerCase().endsWith(".png"))
-      .sort()
-      .slice(0, count);
-    if (!names.length) throw new ConfigError([{ path: "--input", message: `${path} holds no .png images` }]);
-    const data = new Float32Array(names.length * c * h * w);
-    names.forEach((n, i) => {
-      data.set(pngPlanes(join(path, n), c, h, w), i * c * h * w);
-    });
-    return { images: tensor(data, { shape: [names.length, c, h, w] }), format: "png", names };
-  }
-  if (extname(path).toLowerCase() === ".png") {
-    return { images: tensor(pngPlanes(path, c, h, w), { shape: [1, c, h, w] }), format: "png", names: [basename(path)] };
-  }
-  const idx = readIdx(path);
-  if (c !== 1 || idx.shape.length !== 3 || idx.shape[1] !== h || idx.shape[2] !== w)
-    throw new DataError(`${path}: holds [${idx.shape.join(", ")}]; this generator makes ${c}x${h}x${w} images (an IDX file holds (N, ${h}, ${w}) grey images)`);
-  const n = Math.min(idx.shape[0], count ?? idx.shape[0]);
-  const images = tensor(
-    Float32Array.from(idx.data.subarray(0, n * h * w), (b) => b / 127.5 - 1),
-    { shape: [n, 1, h, w] },
-  );
-  const labelFile = labelsPath(path);
-  const labels = existsSync(labelFile) ? tensor(Int32Array.from(readIdx(labelFile).data.subarray(0, n)), { shape: [n] }).to({ dtype: "int64" }) : undefined;
-  return { images, labels, format: "idx", names: [basename(path)] };
-}
 
 function readMask(spec: string, n: number, h: number, w: number, seed: number): Tensor {
   if ((maskKinds as readonly string[]).includes(spec)) return makeMask(spec as MaskKind, n, h, w, seed);
@@ -86,7 +26,10 @@ function readMask(spec: string, n: number, h: number, w: number, seed: number): 
 
 /** G and D behind --run or --pretrained (run() has checked that exactly one is given). */
 function pairFromFlags(values: { run?: string; pretrained?: string }) {
-  return values.run !== undefined ? loadTrainedPair(values.run, "--run") : loadTrainedPair(values.pretrained!, "--pretrained");
+  const pair = values.run !== undefined ? loadTrainedPair(values.run, "--run") : loadTrainedPair(values.pretrained!, "--pretrained");
+  if (pair.shape.source)
+    throw new ConfigError([{ path: "--run", message: "this run translates images: gantry translate runs it; inpainting needs a generator from noise" }]);
+  return pair;
 }
 
 /** The latent search's flags, with the CLI's defaults (200 steps, 2 starts), for inpainting and for --evaluate. */
@@ -175,19 +118,7 @@ export const inpaintCommand = defineCommand({
         rows.push(masked.narrow(0, i, k), result.completed.narrow(0, i, k), input.images.narrow(0, i, k));
       }
       writeFileAtomic(join(values.out!, "grid.png"), encodeGrid(cat(rows), { columns: Math.min(8, n) }));
-      const { data } = toBytes(result.completed);
-      if (input.format === "idx") {
-        const path = join(values.out!, "inpainted-images-idx3-ubyte.gz");
-        writeIdx(path, { data, shape: [n, h, w] });
-        console.log(`wrote ${path}`);
-      } else {
-        const dir = join(values.out!, "images");
-        makeDir(dir);
-        input.names.forEach((name, i) => {
-          writeFileAtomic(join(dir, name), encodeGrid(result.completed.narrow(0, i, 1), { columns: 1, padding: 0 }));
-        });
-        console.log(`wrote ${n} PNGs to ${dir}`);
-      }
+      console.log(`wrote ${writeImages(values.out!, "inpainted", result.completed, input)}`);
     });
     console.log(`wrote ${join(values.out, "grid.png")} (rows of 8: masked, inpainted, input)`);
   },

@@ -12,6 +12,7 @@ import { config } from "./config.js";
 import { exportCommand } from "./export.js";
 import { dash, animate } from "./dash.js";
 import { inpaintCommand } from "./inpaint.js";
+import { translateCommand } from "./translate.js";
 
 const commands: Record<string, Command> = {
   train,
@@ -21,6 +22,7 @@ const commands: Record<string, Command> = {
   classifier,
   export: exportCommand,
   inpaint: inpaintCommand,
+  translate: translateCommand,
   dash,
   animate,
   config,

@@ -31,10 +31,20 @@ export function generatorFromFlags(values: Values<typeof generatorOptions>): Loa
   const { run, generator: file, pretrained } = values;
   if ([run, file, pretrained].filter((v) => v !== undefined).length !== 1)
     throw new ConfigError([{ path: "--run/--generator/--pretrained", message: "give exactly one of --run RUN_DIR, --generator FILE and --pretrained NAME" }]);
-  if (pretrained !== undefined) return loadPretrainedGenerator(pretrained);
-  if (file !== undefined) return loadGenerator(file);
-  requireDir(run!, "--run");
-  return generatorOfRun(run!);
+  const flag = run !== undefined ? "--run" : file !== undefined ? "--generator" : "--pretrained";
+  let loaded: LoadedGenerator;
+  if (pretrained !== undefined) loaded = loadPretrainedGenerator(pretrained);
+  else if (file !== undefined) loaded = loadGenerator(file);
+  else {
+    requireDir(run!, "--run");
+    loaded = generatorOfRun(run!);
+  }
+  if (loaded.shape.source) {
+    throw new ConfigError([
+      { path: flag, message: "this generator translates images (pix2pix, CycleGAN) rather than sampling noise: use gantry translate --run RUN --input IMAGES" },
+    ]);
+  }
+  return loaded;
 }
 
 function openGenerator(values: Values<typeof source>): LoadedGenerator {

@@ -47,6 +47,8 @@ export class Playground {
   /** A PNG of samples from the run's generator. */
   render(runDir: string, request: PlaygroundRequest): Buffer {
     const { G, shape } = this.generator(runDir);
+    if (shape.source)
+      throw new ConfigError([{ path: runDir, message: "translates images (pix2pix, CycleGAN): its sample grids show it; gantry translate runs it" }]);
     const points = shape.dataShape.length === 1;
     const conditional = shape.numClasses > 0;
     if (request.classLabel !== undefined) {

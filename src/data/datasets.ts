@@ -21,6 +21,9 @@ export interface ImageDataset {
   length: number;
   /** Where the data came from, for logs and run configs. */
   source: string;
+  /** Image-to-image translation: each sample's input image, (N, ...sourceShape), beside its target in `images`. */
+  sources?: Uint8Array;
+  sourceShape?: number[];
 }
 
 export type Split = "train" | "test";

@@ -11,6 +11,8 @@ export interface Batch {
   images: Tensor;
   /** (B) int64 class indices, or null for unlabelled data */
   labels: Tensor | null;
+  /** Image-to-image translation: the input images (B, ...sourceShape) in [-1, 1], beside their targets in `images`. */
+  sources?: Tensor;
 }
 
 export interface LoaderPosition {
@@ -47,6 +49,7 @@ export class DataLoader {
   readonly batchesPerEpoch: number;
   readonly #images: Tensor; // (N, C, H, W) uint8
   readonly #labels: Tensor | null;
+  readonly #sources: Tensor | null;
   #position: LoaderPosition = { epoch: 0, batch: 0 };
   #order: Tensor | null = null;
   #orderEpoch = -1;
@@ -70,6 +73,9 @@ export class DataLoader {
     const device = options.device ?? "cpu";
     this.#images = keep(tidy(() => tensor(dataset.images, { dtype: "uint8", shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
     this.#labels = dataset.labels ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device }))) : null;
+    const { sources, sourceShape } = dataset;
+    this.#sources =
+      sources && sourceShape ? keep(tidy(() => tensor(sources, { dtype: "uint8", shape: [dataset.length, ...sourceShape] }).to({ device }))) : null;
   }
 
   get position(): LoaderPosition {
@@ -105,14 +111,16 @@ export class DataLoader {
     const index = this.#orderFor(epoch).narrow(0, batch * size + (shard ? shard.rank * local : 0), local);
     const images = this.#images.indexSelect(0, index).to({ dtype: "float32" }).div(127.5).sub(1);
     const labels = this.#labels ? this.#labels.indexSelect(0, index) : null;
+    const sources = this.#sources ? this.#sources.indexSelect(0, index).to({ dtype: "float32" }).div(127.5).sub(1) : undefined;
     index.dispose();
     this.#position = { epoch, batch: batch + 1 };
-    return { images, labels };
+    return { images, labels, ...(sources && { sources }) };
   }
 
   dispose(): void {
     this.#images.dispose();
     this.#labels?.dispose();
+    this.#sources?.dispose();
     this.#order?.dispose();
   }
 }

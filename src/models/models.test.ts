@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as E from "../engine/index.js";
 import { generators, discriminators, buildGenerator, buildDiscriminator, type ModelShape } from "./index.js";
 import { ModulatedConv, StyleGenerator } from "./style.js";
+import { CycleDiscriminator, CycleGenerator } from "./translation.js";
 import { ConfigError } from "../errors.js";
 
 const shapes: Record<string, number[][]> = {
@@ -22,15 +23,38 @@ const shapes: Record<string, number[][]> = {
   ],
   "seq-resnet": [[28, 12]],
 };
+/** Translation generators: (input, output) image shapes; each is tried paired (pix2pix) and unpaired (CycleGAN's two directions). */
+const translators: Record<string, { source: number[]; data: number[] }[]> = {
+  unet: [
+    { source: [1, 28, 28], data: [1, 28, 28] },
+    { source: [3, 32, 32], data: [1, 32, 32] },
+    { source: [1, 64, 64], data: [3, 64, 64] },
+  ],
+  resnet: [
+    { source: [3, 28, 28], data: [1, 28, 28] },
+    { source: [3, 32, 32], data: [3, 32, 32] },
+  ],
+};
 /** Per discriminator family: the data shapes it supports, option sets to try, and whether it offers AC-GAN's classifier. */
-const discriminatorCases: Record<string, { shapes: number[][]; options: Record<string, unknown>[]; aux: boolean }> = {
+const discriminatorCases: Record<string, { shapes: number[][]; options: Record<string, unknown>[]; aux: boolean; patches?: boolean }> = {
   mlp: { shapes: shapes.mlp, options: [{}, { spectralNorm: true }], aux: true },
   dcgan: { shapes: shapes.dcgan, options: [{}, { norm: "layer" }, { norm: "none", spectralNorm: true }], aux: true },
   "seq-resnet": { shapes: shapes["seq-resnet"], options: [{}, { dim: 16, blocks: 2 }], aux: false },
   autoencoder: { shapes: [[1, 28, 28], [2], [3, 32, 32], [3, 64, 64]], options: [{}, { energy: "l2", code: 8 }], aux: false },
+  patch: {
+    shapes: [
+      [1, 28, 28],
+      [4, 32, 32],
+      [3, 64, 64],
+    ],
+    options: [{}, { norm: "instance", layers: 3 }],
+    aux: false,
+    patches: true,
+  },
 };
 
 for (const name of Object.keys(generators)) {
+  if (translators[name]) continue; // their own test below: they take images, not noise
   for (const dataShape of shapes[name]) {
     for (const numClasses of [0, 10]) {
       test(`generator ${name} for [${dataShape}]${numClasses ? ", conditional" : ""}`, () => {
@@ -69,12 +93,14 @@ for (const name of Object.keys(discriminators)) {
         [10, true],
       ] as const) {
         if (auxClassifier && !cases.aux) continue;
+        if (cases.patches && numClasses) continue; // PatchGAN judges images (and pix2pix's input beside them), not labels
         test(`discriminator ${name} ${JSON.stringify(options)} for [${dataShape}], classes ${numClasses}${auxClassifier ? " (aux)" : ""}`, () => {
           E.tidy(() => {
             const D = buildDiscriminator({ name, options: { ...options, ...(auxClassifier && { auxClassifier }) } }, { dataShape, latentDim: 16, numClasses });
             const labels = numClasses ? E.randint(0, 10, [5]) : undefined;
             const out = D.forward(E.randn([5, ...dataShape]), labels);
-            assert.deepEqual(out.shape, [5, 1 + (auxClassifier ? 10 : 0) + D.features]);
+            if (cases.patches) assert.deepEqual(out.shape.slice(0, 2), [5, 1], "a grid of logits, one per patch");
+            else assert.deepEqual(out.shape, [5, 1 + (auxClassifier ? 10 : 0) + D.features]);
             assert.equal(D.takesLabels, numClasses > 0 && !auxClassifier);
             if (D.energy) assert.ok(out.narrow(1, 0, 1).min().item() >= 0, "an energy is a reconstruction error, never negative");
             out.sum().backward();
@@ -88,6 +114,76 @@ for (const name of Object.keys(discriminators)) {
     }
   }
 }
+
+for (const [name, cases] of Object.entries(translators)) {
+  for (const { source, data } of cases) {
+    for (const paired of [true, false]) {
+      test(`generator ${name} translating [${source}] to [${data}]${paired ? "" : ", unpaired (both directions)"}`, () => {
+        E.tidy(() => {
+          const shape: ModelShape = { dataShape: data, latentDim: 16, numClasses: 0, source: { shape: source, paired } };
+          const G = buildGenerator({ name }, shape);
+          const x = E.rand([2, ...source])
+            .mul(2)
+            .sub(1);
+          const y = G.forward(x);
+          assert.deepEqual(y.shape, [2, ...data]);
+          assert.ok(y.abs().max().item() <= 1, "output in [-1, 1]");
+          let loss = y.sum();
+          if (!paired) {
+            assert.ok(G instanceof CycleGenerator, "unpaired data: a generator per direction");
+            const back = (G as CycleGenerator).back.forward(y);
+            assert.deepEqual(back.shape, [2, ...source], "the other direction makes the input's shape");
+            loss = loss.add(back.sum());
+          }
+          loss.backward();
+          assert.ok(
+            G.parameters().every((p) => p.grad !== null),
+            "every parameter gets a gradient",
+          );
+          const copy = buildGenerator({ name }, shape);
+          copy.loadStateDict(G.stateDict());
+          G.eval();
+          copy.eval();
+          assert.deepEqual(copy.forward(x).toArray(), G.forward(x).toArray());
+        });
+      });
+    }
+  }
+  test(`generator ${name} refuses noise-to-image data and noise generators refuse translation data, naming the field`, () => {
+    assert.throws(
+      () => buildGenerator({ name }, { dataShape: [1, 28, 28], latentDim: 16, numClasses: 0 }),
+      (e) => e instanceof ConfigError && /model.generator.name: .* translates images: it needs a translation dataset/.test(e.message),
+    );
+    assert.throws(
+      () => buildGenerator({ name: "dcgan" }, { dataShape: [1, 28, 28], latentDim: 16, numClasses: 0, source: { shape: [1, 28, 28], paired: true } }),
+      (e) => e instanceof ConfigError && /use a translating generator, unet or resnet; got dcgan/.test(e.message),
+    );
+  });
+}
+
+test("CycleGAN's pool of fakes: stored until full, then each fake swapped for a stored one half the time; kept in the state dict", () => {
+  E.tidy(() => {
+    const shape: ModelShape = { dataShape: [1, 4, 4], latentDim: 1, numClasses: 0, source: { shape: [1, 4, 4], paired: false } };
+    const D = buildDiscriminator({ name: "mlp" }, shape) as CycleDiscriminator;
+    assert.ok(D instanceof CycleDiscriminator);
+    const batch = (v: number) => E.full([10, 1, 4, 4], v);
+    const first = D.targetPool.query(E.cat(Array.from({ length: 5 }, (_, i) => batch(i))));
+    assert.deepEqual(
+      first.flatten(1).mean(1).toArray(),
+      [...Array(50)].map((_, i) => Math.floor(i / 10)),
+      "filling: every fake shown as is",
+    );
+    assert.equal(D.stateDict()["targetPool.count"].item(), 50);
+    const shown = E.withSeed(3, () => D.targetPool.query(batch(9)))
+      .flatten(1)
+      .mean(1)
+      .toArray();
+    const swapped = shown.filter((v) => v !== 9).length;
+    assert.ok(swapped > 0 && swapped < 10, `about half the fakes are swapped for stored ones: ${swapped} of 10`);
+    const pool = D.stateDict()["targetPool.images"].flatten(1).mean(1).toArray();
+    assert.equal(pool.filter((v) => v === 9).length, swapped, "each swapped fake took the place of the one shown");
+  });
+});
 
 test("an unknown model family is a ConfigError listing the valid names", () => {
   assert.throws(

@@ -22,6 +22,16 @@ import {
 } from "./discriminators.js";
 import { StyleGenerator, styleGeneratorOptions } from "./style.js";
 import { SeqResnetGenerator, SeqResnetDiscriminator, seqGeneratorOptions, seqDiscriminatorOptions } from "./sequence.js";
+import {
+  UnetGenerator,
+  ResnetGenerator,
+  PatchDiscriminator,
+  CycleGenerator,
+  CycleDiscriminator,
+  unetGeneratorOptions,
+  resnetGeneratorOptions,
+  patchDiscriminatorOptions,
+} from "./translation.js";
 import { ConfigError } from "../errors.js";
 
 interface Family<M> {
@@ -44,6 +54,16 @@ export const generators = {
     options: styleGeneratorOptions,
     build: (shape, o) => new StyleGenerator(shape, o),
   },
+  unet: {
+    description: "for image translation: pix2pix's U-Net, an encoder-decoder with skip connections (Isola et al. 2017)",
+    options: unetGeneratorOptions,
+    build: (shape, o) => new UnetGenerator(shape, o),
+  },
+  resnet: {
+    description: "for image translation: CycleGAN's ResNet generator, residual blocks between two downsamplings and two upsamplings (Zhu et al. 2017)",
+    options: resnetGeneratorOptions,
+    build: (shape, o) => new ResnetGenerator(shape, o),
+  },
   "seq-resnet": {
     description: "for text: residual 1-D convolutions to a softmax (or Gumbel-softmax sample) per character (Gulrajani et al. 2017)",
     options: seqGeneratorOptions,
@@ -58,6 +78,11 @@ export const discriminators = {
     description: "for text: residual 1-D convolutions over one-hot characters (Gulrajani et al. 2017)",
     options: seqDiscriminatorOptions,
     build: (shape, o) => new SeqResnetDiscriminator(shape, o),
+  },
+  patch: {
+    description: "PatchGAN: a logit per overlapping image patch (pix2pix, CycleGAN); for paired translation it reads the input beside the output",
+    options: patchDiscriminatorOptions,
+    build: (shape, o) => new PatchDiscriminator(shape, o),
   },
   autoencoder: {
     description: "an autoencoder whose output is its reconstruction error: the energy model of BEGAN and EBGAN (losses began, ebgan)",
@@ -81,12 +106,39 @@ function lookup<T>(table: Record<string, T>, name: string, path: string): T {
   return found;
 }
 
-export function buildGenerator(spec: ModelSpec, shape: ModelShape): Generator {
-  const family = lookup<Family<Generator>>(generators, spec.name, "model.generator.name");
-  return family.build(shape, (spec.options ?? {}) as never);
+/** The other direction of an unpaired translation: the source domain as data, the target as input. */
+function reversed(shape: ModelShape): ModelShape {
+  return { ...shape, dataShape: shape.source!.shape, source: { shape: shape.dataShape, paired: false } };
 }
 
+/** A generator of the spec's family; for unpaired translation (CycleGAN), two of them, one per direction. */
+export function buildGenerator(spec: ModelSpec, shape: ModelShape): Generator {
+  const family = lookup<Family<Generator>>(generators, spec.name, "model.generator.name");
+  const build = (s: ModelShape) => family.build(s, (spec.options ?? {}) as never);
+  const G = build(shape);
+  if (shape.source && !G.translates) {
+    throw new ConfigError([
+      {
+        path: "model.generator.name",
+        message: `the data is for image translation (input to output image): use a translating generator, unet or resnet; got ${spec.name}`,
+      },
+    ]);
+  }
+  return shape.source && !shape.source.paired ? new CycleGenerator(shape, G, build(reversed(shape))) : G;
+}
+
+/** How many fakes each CycleGAN discriminator keeps to learn from (Zhu et al.: 50). */
+const POOL_SIZE = 50;
+
+/**
+ * A discriminator of the spec's family. For paired translation (pix2pix) it reads the input and
+ * the output image side by side; for unpaired (CycleGAN), one per domain, each with its pool of fakes.
+ */
 export function buildDiscriminator(spec: ModelSpec, shape: ModelShape): Discriminator {
   const family = lookup<Family<Discriminator>>(discriminators, spec.name, "model.discriminator.name");
-  return family.build(shape, (spec.options ?? {}) as never);
+  const build = (s: ModelShape) => family.build(s, (spec.options ?? {}) as never);
+  if (!shape.source) return build(shape);
+  const [c, ...rest] = shape.dataShape;
+  if (shape.source.paired) return build({ ...shape, dataShape: [c + shape.source.shape[0], ...rest] });
+  return new CycleDiscriminator(shape, build(shape), build(reversed(shape)), POOL_SIZE);
 }

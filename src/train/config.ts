@@ -95,6 +95,24 @@ export const configSchema = z.strictObject({
         .tuple([z.number().nonnegative().finite(), z.number().nonnegative().finite()])
         .default([1, 0.1])
         .describe("InfoGAN: the weights of the categorical code's cross entropy and of the continuous codes' squared error in G's and D's losses"),
+      l1Weight: z
+        .number()
+        .nonnegative()
+        .finite()
+        .default(100)
+        .describe("pix2pix: the weight of the L1 distance to the target in G's loss (lambda, 100 in the paper)"),
+      cycleWeight: z
+        .number()
+        .nonnegative()
+        .finite()
+        .default(10)
+        .describe("CycleGAN: the weight of the cycle-consistency L1 loss, A -> B -> A and B -> A -> B (lambda, 10 in the paper)"),
+      identityWeight: z
+        .number()
+        .nonnegative()
+        .finite()
+        .default(0.5)
+        .describe("CycleGAN: the identity loss's weight relative to cycleWeight (0.5 in the paper); used only when both domains have the same channels"),
       penaltyEvery: positiveInt
         .max(1000)
         .default(1)

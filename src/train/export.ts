@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type Tensor, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
 import { buildGenerator, type Generator, type LatentCodes, type ModelShape, type ModelSpec } from "../models/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError, ConfigError } from "../errors.js";
 import type { GanConfig } from "./config.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
@@ -23,6 +23,8 @@ export interface GeneratorCard {
   vocabulary?: string;
   /** InfoGAN's codes at the end of z (latentDim counts them). */
   codes?: LatentCodes;
+  /** Image translation: G's input image shape, and whether it learnt from pairs (pix2pix) or not (CycleGAN). */
+  source?: { shape: number[]; paired: boolean };
   /** The training data's config (dataset and options), so evaluation can reopen it. */
   data?: GanConfig["data"];
   /** The data range G's output is scaled to. */
@@ -47,6 +49,7 @@ export function generatorCard(config: GanConfig, shape: ModelShape, steps: numbe
     dataShape: shape.dataShape,
     ...(shape.vocabulary && { vocabulary: shape.vocabulary }),
     ...(shape.codes && { codes: shape.codes }),
+    ...(shape.source && { source: shape.source }),
     data: config.data,
     range: [-1, 1],
     steps,
@@ -112,6 +115,7 @@ export function shapeOfCard(card: GeneratorCard): ModelShape {
     numClasses: card.numClasses,
     ...(card.vocabulary && { vocabulary: card.vocabulary }),
     ...(card.codes && { codes: card.codes }),
+    ...(card.source && { source: card.source }),
   };
 }
 
@@ -122,6 +126,14 @@ export interface PinnedCodes {
 }
 
 export function sampleFrom(G: Generator, shape: ModelShape, n: number, classLabel?: number, codes: PinnedCodes = {}): { samples: Tensor; labels?: Tensor } {
+  if (shape.source) {
+    throw new ConfigError([
+      {
+        path: "--run",
+        message: "this generator translates images (pix2pix, CycleGAN) rather than sampling noise: use gantry translate --run RUN --input IMAGES",
+      },
+    ]);
+  }
   return noGrad(() => {
     const { z, labels } = sampleLatent(shape, n, G.parameters()[0]?.device ?? "cpu", codes);
     const chosen = labels && classLabel !== undefined ? labels.mul(0).add(classLabel) : labels;

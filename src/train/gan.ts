@@ -40,13 +40,14 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
 
 /** What G makes and takes under a config: the data's shape, the noise size and the classes (0 if unconditional). */
 export function modelShapeOf(config: GanConfig): ModelShape {
-  const { dataShape, numClasses, vocabulary } = dataShapeOf(config.data);
+  const { dataShape, numClasses, vocabulary, source } = dataShapeOf(config.data);
   const { categorical, continuous } = config.model.codes;
   return {
     dataShape,
     latentDim: config.model.latentDim + categorical + continuous,
     numClasses: config.model.conditional ? numClasses : 0,
     ...(vocabulary && { vocabulary }),
+    ...(source && { source }),
     ...((categorical || continuous) && { codes: { categorical, continuous } }),
   };
 }
@@ -59,6 +60,15 @@ export function createGan(from: string | ConfigOverrides): Gan {
   }
   const shape = modelShapeOf(config);
   const { pack } = config.model;
+  if (shape.source) {
+    const refuse = (path: string, what: string) =>
+      new ConfigError([{ path, message: `${what} is not for image translation (dataset ${config.data.dataset})` }]);
+    if (config.model.conditional) throw refuse("model.conditional", "conditioning on labels");
+    if (pack > 1) throw refuse("model.pack", "packing (PacGAN)");
+    if (shape.codes) throw refuse("model.codes", "InfoGAN's codes");
+    if (config.train.nCritic > 1 || config.train.unrolledSteps)
+      throw refuse(config.train.nCritic > 1 ? "train.nCritic" : "train.unrolledSteps", "more D steps per G step");
+  }
   if (pack > 1 && shape.numClasses)
     throw new ConfigError([{ path: "model.pack", message: "packing (PacGAN) is for unconditional models; set model.conditional false or model.pack 1" }]);
   if (config.train.batchSize % pack !== 0) {
@@ -83,6 +93,11 @@ export function createGan(from: string | ConfigOverrides): Gan {
   }
   const { name, realLabel, penaltyWeight, gamma, margin, pullAway } = config.loss;
   const loss = buildLoss(name, { realLabel, penaltyWeight: penaltyWeight ?? undefined, gamma, margin, pullAway });
+  if (shape.source && (loss.penalty || loss.energy || loss.relativistic || loss.clip)) {
+    throw new ConfigError([
+      { path: "loss.name", message: `${name} is not wired into image translation: use non-saturating (pix2pix), least-squares (CycleGAN), minimax or hinge` },
+    ]);
+  }
   if (Boolean(loss.energy) !== D.energy) {
     throw new ConfigError([
       loss.energy

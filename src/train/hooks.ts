@@ -8,6 +8,7 @@ import type { StepStats, Trainer } from "./trainer.js";
 import { describeChange, getRngState, setRngState, ThreadGovernor, tidy } from "../engine/index.js";
 import type { Generator } from "../models/index.js";
 import { evaluate, textScores, toyModeStats } from "../metrics/index.js";
+import { evaluateTranslation } from "../apps/translate.js";
 import { decodeSequences, type TextCorpus } from "../data/text.js";
 import { datasetOf } from "../data/registry.js";
 import { sampleFrom } from "./export.js";
@@ -63,10 +64,16 @@ export function statsLog(): TrainerHook {
         imagesPerSec: itPerSec * trainer.gan.config.train.batchSize,
         seconds,
         ...(s.stats.beganK !== undefined && { beganK: s.stats.beganK, convergence: s.stats.convergence }),
+        ...(s.stats.reconstruction !== undefined && { reconstruction: s.stats.reconstruction }),
       };
       appendFileSync(join(trainer.runDir, "stats.jsonl"), `${JSON.stringify(record)}\n`);
       const g = s.gLoss === null ? "n/a (no G step yet)" : s.gLoss.toFixed(4);
-      const m = record.convergence === undefined ? "" : `, M: ${record.convergence.toFixed(4)}, k: ${record.beganK?.toFixed(4)}`;
+      const m =
+        record.convergence !== undefined
+          ? `, M: ${record.convergence.toFixed(4)}, k: ${record.beganK?.toFixed(4)}`
+          : record.reconstruction !== undefined
+            ? `, L1: ${record.reconstruction.toFixed(4)}`
+            : "";
       trainer.progress.line(
         `Epoch [${s.epoch}/${trainer.epochs}], Step [${s.batch}/${trainer.data.batchesPerEpoch}], D_loss: ${s.dLoss.toFixed(4)}, G_loss: ${g}${m}`,
       );
@@ -178,6 +185,11 @@ export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record
       const t = textScores(texts, corpus);
       const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
       return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
+    }
+    if (shape.source) {
+      // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
+      const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000))).translated;
+      return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
     }
     const toy = entry.toy;
     if (toy) {

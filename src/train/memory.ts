@@ -2,7 +2,7 @@
 // layer's output size recorded, and the training step's footprint is that times the batch, times
 // the copies a step keeps (real and fake through D, saved activations, their gradients).
 import { freemem, totalmem } from "node:os";
-import { noGrad, tidy, withSeed, type Tensor } from "../engine/index.js";
+import { cat, noGrad, randn, tidy, withSeed, type Tensor } from "../engine/index.js";
 import type { Generator, ModelShape } from "../models/index.js";
 import type { Module } from "../nn/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
@@ -70,10 +70,18 @@ export function assertBatchFits(gan: Gan, field = "train.batchSize"): void {
   // One pack of samples (one sample without PacGAN), then per sample.
   const n = gan.config.model.pack;
   const elements = measure([...G.modules(), ...D.modules()], () => {
+    if (shape.source) {
+      // Translation: G on an input image; D on the pair (pix2pix) or the output alone (CycleGAN).
+      const x = randn([n, ...shape.source.shape], { device });
+      const y = G.forward(x);
+      return D.forward(shape.source.paired ? cat([x, y], 1) : y);
+    }
     const { z, labels } = sampleLatent(shape, n, device);
     return D.forward(G.forward(z, labels), labels);
   });
-  assertFits((elements / n) * 4 * 4, gan.config.train.batchSize, field);
+  // CycleGAN runs both directions, twice each (a translation and a cycle): about twice one direction's activations.
+  const directions = shape.source && !shape.source.paired ? 2 : 1;
+  assertFits((elements / n) * 4 * 4 * directions, gan.config.train.batchSize, field);
 }
 
 /** Refuses a sample count whose generation (one forward of G, no gradients) would not fit. */

@@ -151,6 +151,32 @@ const toy = (dataset: "ring8" | "grid25"): Preset => ({
   },
 });
 
+/** Image-to-image translation on data built from MNIST (src/data/translation.ts). */
+const translation: Record<string, Preset> = {
+  "edges2digits-pix2pix": {
+    description:
+      "pix2pix (Isola et al. 2017): MNIST edge maps to digits, paired; U-Net G, PatchGAN D on (input, output), non-saturating loss + 100 x L1, Adam 2e-4 (0.5, 0.999)",
+    overrides: {
+      data: { dataset: "mnist-pairs", transform: "edges" },
+      model: { generator: { name: "unet" }, discriminator: { name: "patch" } },
+      loss: { name: "non-saturating", l1Weight: 100 },
+      train: { epochs: 5 },
+      log: { sampleEvery: 500 },
+    },
+  },
+  "colour2grey-cyclegan": {
+    description:
+      "CycleGAN (Zhu et al. 2017): colourised MNIST to grey MNIST, unpaired; ResNet Gs both ways, PatchGAN Ds with pools of 50 fakes, least squares + 10 x cycle L1, Adam 2e-4 (0.5, 0.999), batch 16",
+    overrides: {
+      data: { dataset: "mnist-colour" },
+      model: { generator: { name: "resnet" }, discriminator: { name: "patch", options: { norm: "instance" } } },
+      loss: { name: "least-squares", cycleWeight: 10 },
+      train: { batchSize: 16, steps: 6000 },
+      log: { sampleEvery: 500 },
+    },
+  },
+};
+
 export const presets: Record<string, Preset> = {
   ...mnist,
   ...Object.fromEntries(
@@ -163,6 +189,7 @@ export const presets: Record<string, Preset> = {
     description: "DCGAN on a folder of your PNG or JPEG images (--data-dir DIR) at 64 px, RGB; 32 px with data.imageSize",
     overrides: { data: { dataset: "folder", imageSize: 64, channels: 3 }, model: dcgan, train: { epochs: 25 } },
   },
+  ...translation,
   ...text,
   "toy-ring8": toy("ring8"),
   "toy-grid25": toy("grid25"),

@@ -1,7 +1,7 @@
 // Writes what G makes: an image grid, for 2-D data a scatter plot (PNG), or for text one sample a
 // line (.txt).
 import { PNG } from "pngjs";
-import type { Tensor } from "../engine/index.js";
+import { type Tensor, cat, full } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import type { ModelShape } from "../models/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -38,4 +38,24 @@ export function samplesText(samples: Tensor, vocabulary: string): string {
 /** Writes samples to `path`: text lines for text data (sampleExtension), a PNG otherwise. */
 export function saveSamples(path: string, samples: Tensor, shape: SampleShape, columns?: number): void {
   writeFileAtomic(path, shape.vocabulary ? samplesText(samples, shape.vocabulary) : samplesPng(samples, shape, columns));
+}
+
+/**
+ * A translation grid: rows of up to `columns` inputs, their translations and (when known) their
+ * targets, one row each in turn; in colour when either side is (grey repeated as RGB).
+ * (n, ...) each -> (rows * columns, C, H, W).
+ */
+export function translationGrid(inputs: Tensor, outputs: Tensor, targets: Tensor | null, columns = 8): Tensor {
+  const n = outputs.shape[0];
+  const c = Math.max(inputs.shape[1], outputs.shape[1]);
+  const rgb = (x: Tensor) => (x.shape[1] === c ? x : x.expand(-1, c, -1, -1));
+  const rows: Tensor[] = [];
+  for (let start = 0; start < n; start += columns) {
+    const k = Math.min(columns, n - start);
+    for (const t of (targets ? [inputs, outputs, targets] : [inputs, outputs]).map(rgb)) {
+      const row = t.narrow(0, start, k);
+      rows.push(k === columns ? row : cat([row, full([columns - k, ...row.shape.slice(1)], -1, { device: row.device })])); // black padding
+    }
+  }
+  return cat(rows);
 }

@@ -8,6 +8,7 @@ import { type Adam, type EMA, clipGradNorm, clipWeights } from "../optim/index.j
 import type { Discriminator } from "../models/index.js";
 import { sampleLatent, type DrawnCodes, type Gan } from "./gan.js";
 import type { DataSource } from "./data-source.js";
+import type { Batch } from "../data/loader.js";
 import { diffAugment, instanceNoise } from "./augment.js";
 import type { DataParallel, GradientReducer } from "../parallel/data-parallel.js";
 import type { StepStats } from "./trainer.js";
@@ -19,6 +20,11 @@ export interface StepContext {
   generatorSteps: number;
   /** Also measure D(x), D(G(z)) and the gradient norms. */
   logging: boolean;
+}
+
+/** What the trainer asks of a step: one update of D and (usually) G on a batch. */
+export interface Step {
+  run(batch: Batch, at: StepContext): StepResult;
 }
 
 export interface StepResult {
@@ -36,7 +42,7 @@ const classes = (out: Tensor, D: Discriminator) => out.narrow(1, 1, D.auxClasses
 const codePredictions = (out: Tensor, D: Discriminator) => out.narrow(1, 1 + D.auxClasses, D.codeOutputs);
 const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 1 + D.auxClasses + D.codeOutputs, D.features) : undefined);
 
-export class AdversarialStep {
+export class AdversarialStep implements Step {
   /** Real and fake go through D as one batch, unless BatchNorm would mix their statistics. */
   readonly batchedD: boolean;
   /** Data-parallel training: the reducers that average G's and D's gradients across ranks during backward. */
@@ -63,8 +69,9 @@ export class AdversarialStep {
     else this.parallel.backward(loss, this.#reducers[net], `the all-reduce of ${net}'s gradients at step ${step + 1}`);
   }
 
-  run(real: Tensor, realLabels: Tensor | null, at: StepContext): StepResult {
+  run(batch: Batch, at: StepContext): StepResult {
     const { G, D, loss, shape, config } = this.gan;
+    const { images: real, labels: realLabels } = batch;
     const b = real.shape[0];
     const labels = shape.numClasses ? (realLabels ?? undefined) : undefined;
     const stats: Partial<StepStats> = {};

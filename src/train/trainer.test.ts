@@ -87,7 +87,7 @@ test("a non-finite loss stops training naming the step, and the last checkpoint 
   const dir = tmp();
   const trainer = await Trainer.create(createGan(config(20)), { runDir: dir, progress: silentProgress() });
   const real = trainer.trainStep.bind(trainer);
-  trainer.trainStep = (x, y, l) => (trainer.step === 6 ? { dLoss: Number.NaN, gLoss: 1, gStep: true, stats: {} } : real(x, y, l));
+  trainer.trainStep = (batch, l) => (trainer.step === 6 ? { dLoss: Number.NaN, gLoss: 1, gStep: true, stats: {} } : real(batch, l));
   await assert.rejects(trainer.run(), (e) => e instanceof GanError && /step 7: the D loss is NaN/.test(e.message) && e.message.includes("checkpoints"));
   const kept = readdirSync(join(dir, "checkpoints"));
   assert.deepEqual(kept, ["step-00000004.safetensors"]);

@@ -19,11 +19,13 @@ import { openDataSource, type DataSource } from "./data-source.js";
 import { disposeState, listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type TrainingState } from "./checkpoint.js";
 import { assertBatchFits } from "./memory.js";
 import { defaultHooks, type StepInfo, type TrainerHook } from "./hooks.js";
-import { AdversarialStep, type StepResult } from "./step.js";
+import { AdversarialStep, type Step, type StepResult } from "./step.js";
+import { TranslationStep } from "./translation-step.js";
+import type { Batch } from "../data/loader.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
 import { exportGenerator } from "./export.js";
 import { initFromPretrained } from "./pretrained.js";
-import { saveSamples, sampleExtension } from "./samples.js";
+import { saveSamples, sampleExtension, translationGrid } from "./samples.js";
 import { Progress } from "./progress.js";
 import { writeRunStatus, type RunState } from "./run-status.js";
 import { ConfigError, TrainingError } from "../errors.js";
@@ -52,6 +54,8 @@ export interface StepStats {
   /** BEGAN: the equilibrium control k_t and the convergence measure M (lower is better). */
   beganK?: number;
   convergence?: number;
+  /** Image translation: the L1 distance to the target (pix2pix) or the mean cycle-consistency L1 (CycleGAN), in [-1, 1] pixel units. */
+  reconstruction?: number;
 }
 
 export interface TrainerEvents {
@@ -93,7 +97,7 @@ export class Trainer {
   readonly ema: EMA | null;
   readonly progress: Progress;
   /** The adversarial step itself (step.ts). */
-  readonly stepper: AdversarialStep;
+  readonly stepper: Step;
   #step = 0;
   #generatorSteps = 0;
   /** G's loss at its latest update, logged on the D-only steps between (n_critic > 1); null before one. */
@@ -115,7 +119,8 @@ export class Trainer {
   #divergedSince = 0;
   readonly #listeners = new Map<keyof TrainerEvents, Listener<never>[]>();
   /** The noise (and labels) behind every sample grid; set by #start or #restore. */
-  #fixed!: { z: Tensor; labels?: Tensor };
+  /** What the sample grids show each time: fixed noise (and labels), or for translation fixed inputs and their targets. */
+  #fixed!: { z: Tensor; labels?: Tensor; target?: Tensor };
   #schedules: LRScheduler[] = [];
   #hooks: TrainerHook[] = [];
   /** When run() began, and at which step: the stats hook measures speed from there. */
@@ -138,7 +143,10 @@ export class Trainer {
     this.optD = new Adam(D.parameters(), { lr: config.train.lrD, betas: config.train.betas });
     this.ema =
       config.train.emaDecay === null ? null : EMA.of(G, buildGenerator(config.model.generator, gan.shape).to(device) as Generator, config.train.emaDecay);
-    this.stepper = new AdversarialStep(gan, this.optG, this.optD, this.ema, data, parallel);
+    // The data decides the step: noise to images, or an input image to its translation.
+    this.stepper = gan.shape.source
+      ? new TranslationStep(gan, this.optG, this.optD, this.ema, parallel)
+      : new AdversarialStep(gan, this.optG, this.optD, this.ema, data, parallel);
     if (parallel && config.train.syncBatchNorm) {
       const hasBatchNorm = D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
       if (hasBatchNorm && gan.loss.penalty) {
@@ -233,15 +241,22 @@ export class Trainer {
       writeFileSync(join(this.runDir, "stats.jsonl"), "");
     }
     const { shape, config } = this.gan;
-    // Fixed noise for sample grids: for conditional models, 10 of each class, one class per row.
-    const n = shape.numClasses ? shape.numClasses * 10 : 64;
-    const latent = sampleLatent(shape, n, config.train.device);
-    this.#fixed = { z: keep(latent.z), labels: shape.numClasses ? keep(stackClasses(shape.numClasses, config.train.device)) : undefined };
-    latent.labels?.dispose();
     tidy(() => {
       const reals = this.data.next();
       if (this.writer) saveSamples(join(this.runDir, `reals.${sampleExtension(shape)}`), reals.images.narrow(0, 0, Math.min(64, reals.images.shape[0])), shape);
+      // Translation: the grids show the first batch's inputs (up to 32), translated, beside their targets.
+      if (reals.sources) {
+        const n = Math.min(32, reals.sources.shape[0]);
+        this.#fixed = { z: keep(reals.sources.narrow(0, 0, n).clone()), target: keep(reals.images.narrow(0, 0, n).clone()) };
+      }
     });
+    if (!shape.source) {
+      // Fixed noise for sample grids: for conditional models, 10 of each class, one class per row.
+      const n = shape.numClasses ? shape.numClasses * 10 : 64;
+      const latent = sampleLatent(shape, n, config.train.device);
+      this.#fixed = { z: keep(latent.z), labels: shape.numClasses ? keep(stackClasses(shape.numClasses, config.train.device)) : undefined };
+      latent.labels?.dispose();
+    }
     this.data.seek({ epoch: 0, batch: 0 });
     // With rollback on, step 0 is a checkpoint too, so that even an early divergence has a good state to return to.
     if (config.train.rollback.limit) this.checkpoint();
@@ -305,9 +320,12 @@ export class Trainer {
     this.optD.loadStateDict(state.optD, `${path} (optD)`);
     this.#fixed?.z.dispose();
     this.#fixed?.labels?.dispose();
+    this.#fixed?.target?.dispose();
+    const { fixed } = state.tensors;
     this.#fixed = {
-      z: keep(state.tensors.fixed.z.to(config.train.device)),
-      labels: state.tensors.fixed.labels ? keep(state.tensors.fixed.labels.to(config.train.device)) : undefined,
+      z: keep(fixed.z.to(config.train.device)),
+      labels: fixed.labels ? keep(fixed.labels.to(config.train.device)) : undefined,
+      target: fixed.target ? keep(fixed.target.to(config.train.device)) : undefined,
     };
     this.#step = state.step;
     this.#generatorSteps = state.generatorSteps;
@@ -360,8 +378,7 @@ export class Trainer {
   #nextStep(logging: boolean): StepResult {
     const result = tidy(() =>
       withBatchShard(this.parallel?.shard ?? null, () => {
-        const batch = this.data.next();
-        return this.trainStep(batch.images, batch.labels, logging);
+        return this.trainStep(this.data.next(), logging);
       }),
     );
     return this.parallel ? this.#averageAcrossRanks(result) : result;
@@ -373,7 +390,7 @@ export class Trainer {
    * the same (a rollback, a stop) at the same step.
    */
   #averageAcrossRanks(result: StepResult): StepResult {
-    const averaged = (["dReal", "dFake", "beganK", "convergence"] as const).filter((k) => result.stats[k] !== undefined);
+    const averaged = (["dReal", "dFake", "beganK", "convergence", "reconstruction"] as const).filter((k) => result.stats[k] !== undefined);
     const values = [result.dLoss, result.gLoss ?? 0, this.#stopRequested ? 1 : 0, ...averaged.map((k) => result.stats[k]!)];
     const [dLoss, gLoss, stop, ...rest] = this.parallel!.averageNumbers(values, `the all-reduce of the losses at step ${this.#step + 1}`);
     if (stop > 0) this.#stopAgreed = this.#stopRequested ?? "another rank was interrupted";
@@ -395,8 +412,8 @@ export class Trainer {
    * One training step on a real batch (step.ts has the maths); `logging` also measures D(x),
    * D(G(z)) and gradient norms. gLoss is null on a step without a G update (n_critic > 1).
    */
-  trainStep(real: Tensor, realLabels: Tensor | null, logging = false): StepResult {
-    const result = this.stepper.run(real, realLabels, { step: this.#step, totalSteps: this.totalSteps, generatorSteps: this.#generatorSteps, logging });
+  trainStep(batch: Batch, logging = false): StepResult {
+    const result = this.stepper.run(batch, { step: this.#step, totalSteps: this.totalSteps, generatorSteps: this.#generatorSteps, logging });
     if (result.gStep) this.#generatorSteps++;
     return result;
   }
@@ -554,7 +571,16 @@ export class Trainer {
     // A generator that samples (Gumbel-softmax) draws from the RNG: put it back, so that grids never change training.
     const rng = getRngState();
     G.eval();
-    noGrad(() => tidy(() => saveSamples(path, G.forward(this.#fixed.z, this.#fixed.labels), this.gan.shape)));
+    const { z, labels, target } = this.#fixed;
+    noGrad(() =>
+      tidy(() => {
+        const out = G.forward(z, labels);
+        // Unpaired targets are unrelated images: only paired grids show them.
+        const { source } = this.gan.shape;
+        if (source) saveSamples(path, translationGrid(z, out, source.paired ? (target ?? null) : null), this.gan.shape, 8);
+        else saveSamples(path, out, this.gan.shape);
+      }),
+    );
     G.train(wasTraining);
     setRngState(rng);
     this.emit("sample", { step: this.#step, path });
@@ -580,7 +606,7 @@ export class Trainer {
           G: G.stateDict(),
           D: D.stateDict(),
           G_ema: this.ema ? this.ema.shadow.stateDict() : null,
-          fixed: this.#fixed.labels ? { z: this.#fixed.z, labels: this.#fixed.labels } : { z: this.#fixed.z },
+          fixed: Object.fromEntries(Object.entries(this.#fixed).filter((e): e is [string, Tensor] => e[1] !== undefined)),
         },
         optG: this.optG.stateDict(),
         optD: this.optD.stateDict(),

@@ -12,7 +12,13 @@ import * as E from "../engine/index.js";
 import { createGan, resolveConfig, sampleLatent, loadGenerator, validate, Trainer, type DeepPartial, type GanConfig } from "./index.js";
 import { presets } from "./presets.js";
 import { dataShapeOf } from "../data/registry.js";
+import { translate } from "../apps/translate.js";
 import { silentProgress, tinyFashion, tinyFolder } from "../../test/helpers.js";
+
+// One thread count throughout: libtorch's reductions over more than 32,768 elements (CycleGAN's
+// L1 on a batch of RGB images) round differently on 1 and 2 threads, so a governor reacting to a
+// busy machine would make "exact" resume differ in the 7th digit. threads.test.ts covers the governor.
+process.env.GANTRY_NUM_THREADS ??= String(E.getNumThreads());
 
 const fashionDir = tinyFashion();
 const folderDir = tinyFolder();
@@ -64,7 +70,19 @@ for (const preset of Object.keys(presets)) {
     // The data-shape contract: what the dataset yields, G makes, and D reads.
     const { dataShape } = dataShapeOf(gan.config.data);
     E.tidy(() => {
-      assert.deepEqual(trainer.data.next().images.shape.slice(1), dataShape, "the data's samples have the dataset's declared shape");
+      const batch = trainer.data.next();
+      assert.deepEqual(batch.images.shape.slice(1), dataShape, "the data's samples have the dataset's declared shape");
+      const { source } = gan.shape;
+      if (source) {
+        // Translation: inputs of the declared source shape in, the target's shape out; D scores patches.
+        assert.deepEqual(batch.sources?.shape.slice(1), source.shape, "the inputs have the dataset's declared source shape");
+        const input = batch.sources!.narrow(0, 0, 8);
+        const fake = E.noGrad(() => gan.G.forward(input));
+        assert.deepEqual(fake.shape, [8, ...dataShape], "G translates to the target's shape");
+        const out = E.noGrad(() => gan.D.forward(source.paired ? E.cat([input, fake], 1) : fake));
+        assert.deepEqual(out.shape.slice(0, 2), [8, 1], "D: a grid of logits per sample");
+        return;
+      }
       const { z, labels } = sampleLatent(gan.shape, 8);
       const fake = E.noGrad(() => gan.G.forward(z, labels));
       assert.deepEqual(fake.shape, [8, ...dataShape], "G makes samples of the data's shape");
@@ -88,10 +106,10 @@ for (const preset of Object.keys(presets)) {
     assert.deepEqual(readFileSync(join(parts, "generator.safetensors")), readFileSync(join(whole, "generator.safetensors")));
 
     // Export and sample: the exported generator alone makes finite samples of the data's shape.
-    const { card, sample } = loadGenerator(whole);
+    const { card, sample, G } = loadGenerator(whole);
     assert.equal(card.preset, preset);
     E.tidy(() => {
-      const { samples } = sample(3);
+      const { samples } = gan.shape.source ? { samples: translate(G, E.randn([3, ...gan.shape.source.shape]).clamp(-1, 1)) } : sample(3);
       assert.deepEqual(samples.shape, [3, ...dataShape]);
       assert.ok(Number.isFinite(samples.abs().sum().item()));
     });
