@@ -10,7 +10,8 @@ import { mnistColour, mnistPairs } from "../data/translation.js";
 import { readIdx, writeIdx } from "../data/idx.js";
 import { Trainer, createGan } from "../train/index.js";
 import { pixelScores } from "./translate.js";
-import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
+import { PNG } from "pngjs";
+import { gantry, gantryOk, silentProgress, tinyFolder } from "../../test/helpers.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-translate-"));
 const HW = 28 * 28;
@@ -130,4 +131,21 @@ test("gantry translate: IDX in and out, a grid, --evaluate against the reference
   const wrong = gantry("train", "--preset", "edges2digits-pix2pix", "--set", "model.generator.name=dcgan", "--steps", "1", "--out", join(root, "x"));
   assert.equal(wrong.code, 2);
   assert.match(wrong.err, /use a translating generator, unet or resnet; got dcgan/);
+});
+
+test("CycleGAN between two folders of your own images: train, translate a folder of PNGs, and the missing-folder error", () => {
+  const root = tmp();
+  const [a, b] = [tinyFolder(), tinyFolder()];
+  const run = join(root, "cyc");
+  const folders = ["--dataset", "folder-pair", "--data-dir", a, "--set", "data.imageSize=32"];
+  gantryOk("train", "--preset", "colour2grey-cyclegan", ...folders, "--target-dir", b, "--steps", "2", "--batch-size", "4", "--out", run);
+  const out = join(root, "out");
+  gantryOk("translate", "--run", run, "--input", a, "--out", out);
+  for (let i = 0; i < 8; i++) {
+    const png = PNG.sync.read(readFileSync(join(out, "images", `img${i}.png`)));
+    assert.deepEqual([png.width, png.height], [32, 32], "each input's translation, under its own name, at the run's size");
+  }
+  const missing = gantry("train", "--preset", "colour2grey-cyclegan", ...folders, "--steps", "1", "--out", join(root, "x"));
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /data.targetDir: is required for the folder-pair dataset: --target-dir DIR/);
 });

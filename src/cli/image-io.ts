@@ -7,7 +7,7 @@ import { labelsPath } from "./sample.js";
 import { ConfigError, DataError } from "../errors.js";
 import { type Tensor, tensor } from "../engine/index.js";
 import { readIdx, writeIdx } from "../data/idx.js";
-import { decodeImage, type Decoded } from "../data/image-folder.js";
+import { decodeImage, prepareImage, type Decoded } from "../data/image-folder.js";
 import { encodeGrid, toBytes } from "../image/png.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
@@ -20,8 +20,11 @@ export interface Input {
   names: string[];
 }
 
-/** A PNG as C planes in [-1, 1] (grey as the mean of R, G and B when C is 1); it must be w x h already. */
-export function pngPlanes(path: string, c: number, h: number, w: number): Float32Array {
+/**
+ * A PNG as C planes in [-1, 1] (grey as the mean of R, G and B when C is 1). It must be w x h
+ * already, unless `resize`: then it is resized and centre-cropped as training images of a folder are.
+ */
+export function pngPlanes(path: string, c: number, h: number, w: number, resize = false): Float32Array {
   let png: Decoded;
   try {
     png = decodeImage(path);
@@ -29,7 +32,10 @@ export function pngPlanes(path: string, c: number, h: number, w: number): Float3
     if (err instanceof DataError) throw err;
     throw new DataError(`${path}: not a readable PNG (${(err as Error).message})`, { cause: err });
   }
-  if (png.width !== w || png.height !== h) throw new DataError(`${path}: is ${png.width}x${png.height}; this generator makes ${w}x${h} images`);
+  if (png.width !== w || png.height !== h) {
+    if (resize && h === w) return Float32Array.from(prepareImage(png, h, c as 1 | 3), (v) => v / 127.5 - 1);
+    throw new DataError(`${path}: is ${png.width}x${png.height}; this generator makes ${w}x${h} images`);
+  }
   const out = new Float32Array(c * h * w);
   for (let i = 0; i < h * w; i++) {
     const [r, g, b] = [png.rgba[4 * i], png.rgba[4 * i + 1], png.rgba[4 * i + 2]];
@@ -39,7 +45,8 @@ export function pngPlanes(path: string, c: number, h: number, w: number): Float3
   return out;
 }
 
-export function readInput(path: string, dataShape: number[], count: number | undefined): Input {
+/** Images from an IDX file, a PNG or a folder of PNGs; with `resize`, PNGs of another size are resized and centre-cropped. */
+export function readInput(path: string, dataShape: number[], count: number | undefined, resize = false): Input {
   if (!existsSync(path)) throw new ConfigError([{ path: "--input", message: `${path} does not exist` }]);
   const [c, h, w] = dataShape;
   if (statSync(path).isDirectory()) {
@@ -50,12 +57,12 @@ export function readInput(path: string, dataShape: number[], count: number | und
     if (!names.length) throw new ConfigError([{ path: "--input", message: `${path} holds no .png images` }]);
     const data = new Float32Array(names.length * c * h * w);
     names.forEach((n, i) => {
-      data.set(pngPlanes(join(path, n), c, h, w), i * c * h * w);
+      data.set(pngPlanes(join(path, n), c, h, w, resize), i * c * h * w);
     });
     return { images: tensor(data, { shape: [names.length, c, h, w] }), format: "png", names };
   }
   if (extname(path).toLowerCase() === ".png") {
-    return { images: tensor(pngPlanes(path, c, h, w), { shape: [1, c, h, w] }), format: "png", names: [basename(path)] };
+    return { images: tensor(pngPlanes(path, c, h, w, resize), { shape: [1, c, h, w] }), format: "png", names: [basename(path)] };
   }
   const idx = readIdx(path);
   if (c !== 1 || idx.shape.length !== 3 || idx.shape[1] !== h || idx.shape[2] !== w)

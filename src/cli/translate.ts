@@ -18,7 +18,7 @@ export const translateCommand = defineCommand({
     run: { type: "string", description: "a translation run directory (its exported generator, else its newest checkpoint's)" },
     input: {
       type: "string",
-      description: "the images to translate, in the run's input shape: an IDX file of grey images, a PNG, or a folder of PNGs",
+      description: "the images to translate: an IDX file of grey images at the run's size, a PNG, or a folder of PNGs (resized and centre-cropped)",
     },
     out: { type: "string", description: "the folder to write grid.png (rows of inputs and translations) and the translated images to" },
     count: { type: "string", description: "only the first N images (with --evaluate: default 1000)" },
@@ -47,7 +47,8 @@ export const translateCommand = defineCommand({
         { path: "--input", message: `is required: images of shape ${shape.source.shape.join("x")} (an IDX file, a PNG or a folder of PNGs)` },
       ]);
     if (!values.out) throw new ConfigError([{ path: "--out", message: "is required: the folder to write to" }]);
-    const input = readInput(values.input, shape.source.shape, count);
+    // PNGs of another size are resized and centre-cropped, as a folder's images are for training.
+    const input = readInput(values.input, shape.source.shape, count, true);
     const n = input.images.shape[0];
     const started = Date.now();
     const outputs = translate(G, input.images);

@@ -45,7 +45,7 @@ export function decodeImage(path: string): Decoded {
 }
 
 /** One image as uint8 (C, size, size): resize the shorter side, then crop the centre. */
-function prepare(img: Decoded, size: number, channels: 1 | 3): Uint8Array {
+export function prepareImage(img: Decoded, size: number, channels: 1 | 3): Uint8Array {
   return tidy(() => {
     const { width: w, height: h, rgba } = img;
     let x = tensor(rgba, { dtype: "uint8", shape: [h, w, 4] })
@@ -94,7 +94,7 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
       tooSmall.push(`${path} (${img.width}x${img.height})`);
       return;
     }
-    images.set(prepare(img, size, channels), i * channels * size * size);
+    images.set(prepareImage(img, size, channels), i * channels * size * size);
   });
   const problems = [
     unreadable.length ? `${unreadable.length} unreadable: ${unreadable.slice(0, 10).join(", ")}${unreadable.length > 10 ? ", ..." : ""}` : "",
