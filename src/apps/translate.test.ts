@@ -122,7 +122,7 @@ test("gantry translate: IDX in and out, a grid, --evaluate against the reference
 
   const sample = gantry("sample", "--run", run, "--out", join(root, "s.png"));
   assert.equal(sample.code, 2);
-  assert.match(sample.err, /translates images .* use gantry translate --run RUN --input IMAGES/);
+  assert.match(sample.err, /translates images .* gantry translate --run RUN --input IMAGES runs it/);
   const toy = join(root, "toy");
   gantryOk("train", "--preset", "toy-ring8", "--steps", "2", "--out", toy);
   const noise = gantry("translate", "--run", toy, "--input", input, "--out", out);

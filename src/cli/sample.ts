@@ -41,7 +41,11 @@ export function generatorFromFlags(values: Values<typeof generatorOptions>): Loa
   }
   if (loaded.shape.source) {
     throw new ConfigError([
-      { path: flag, message: "this generator translates images (pix2pix, CycleGAN) rather than sampling noise: use gantry translate --run RUN --input IMAGES" },
+      {
+        path: flag,
+        message:
+          "this generator translates images (pix2pix, CycleGAN) rather than sampling noise: gantry translate --run RUN --input IMAGES runs it (sample, interpolate, eval and export --torch are for generators from noise)",
+      },
     ]);
   }
   return loaded;
