@@ -7,6 +7,7 @@ import { createGan, resumeConfig, Trainer, type ConfigOverrides, type GanConfig 
 import { ConfigError } from "../errors.js";
 import { configFromFlags, describeField, fieldFlags, overridesFromFlags, setPath } from "./config-flags.js";
 import { DataParallel, defaultTimeoutS, distEnvFrom, freePort, launchWorkers } from "../parallel/index.js";
+import { assertBatchSplits } from "../engine/index.js";
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -72,14 +73,7 @@ export const train = defineCommand({
       const resolved = resolve(values, overrides, given);
       runDir = resolved.runDir;
       if (launch) return await launchRun(launch, resolved.config.train.batchSize, values.out === undefined && !resume ? runDir : null);
-      if (env && resolved.config.train.batchSize % env.worldSize !== 0) {
-        throw new ConfigError([
-          {
-            path: "train.batchSize",
-            message: `${resolved.config.train.batchSize} does not split evenly across ${env.worldSize} processes: use a multiple of ${env.worldSize}`,
-          },
-        ]);
-      }
+      if (env) assertBatchSplits(resolved.config.train.batchSize, env.worldSize, "train.batchSize");
       const gan = createGan(resolved.config);
       parallel = env && DataParallel.join(env);
       trainer = await Trainer.create(gan, { runDir, resume, overwrite: values.overwrite === true, resumeChanges: resolved.changes, parallel });
@@ -199,11 +193,7 @@ function launchOptions(values: Values<typeof options>): Launch | null {
 /** Starts this machine's ranks of a data-parallel run and waits for them; the exit code. */
 async function launchRun(l: Launch, batchSize: number, defaultOut: string | null): Promise<number> {
   const world = l.nproc * l.nnodes;
-  if (batchSize % world !== 0) {
-    throw new ConfigError([
-      { path: "--batch-size (train.batchSize)", message: `${batchSize} does not split evenly across ${world} processes: use a multiple of ${world}` },
-    ]);
-  }
+  assertBatchSplits(batchSize, world, "--batch-size (train.batchSize)");
   // The workers run this same command, less the launcher's flags, with the run directory fixed.
   const args = withoutFlags(process.argv.slice(2), launcherFlags);
   if (defaultOut) args.push("--out", defaultOut);

@@ -2,7 +2,7 @@
 // dropped), images scaled to [-1, 1]. Its order depends only on (seed, epoch), so training
 // resumes from any position exactly. The dataset lives on the training device as one uint8
 // tensor, and a batch is one index_select there: there is nothing for a prefetcher to hide.
-import { type BatchShard, type Tensor, keep, tensor, tidy } from "../engine/index.js";
+import { type BatchShard, type Tensor, assertBatchSplits, keep, tensor, tidy } from "../engine/index.js";
 import type { ImageDataset } from "./datasets.js";
 import { ConfigError } from "../errors.js";
 
@@ -61,11 +61,7 @@ export class DataLoader {
   ) {
     const { batchSize, shard } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError([{ path: "batchSize", message: `must be a positive integer, got ${batchSize}` }]);
-    if (shard && batchSize % shard.world !== 0) {
-      throw new ConfigError([
-        { path: "batchSize", message: `${batchSize} does not split evenly across ${shard.world} processes: use a multiple of ${shard.world}` },
-      ]);
-    }
+    if (shard) assertBatchSplits(batchSize, shard.world, "batchSize");
     this.batchesPerEpoch = Math.floor(dataset.length / batchSize);
     if (this.batchesPerEpoch === 0) {
       throw new ConfigError([{ path: "batchSize", message: `${batchSize} is larger than the dataset (${dataset.length} images from ${dataset.source})` }]);

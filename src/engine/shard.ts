@@ -3,6 +3,14 @@
 // so a batch-shaped random draw is made at the global size (the same calls on the same generator
 // in every rank, which all share one seed) and each rank keeps its rows.
 import type { Tensor } from "./tensor.js";
+import { ConfigError } from "../errors.js";
+
+/** Refuses a global batch that does not split into `world` equal slices, naming the field or flag at `path`. */
+export function assertBatchSplits(batchSize: number, world: number, path: string): void {
+  if (batchSize % world !== 0) {
+    throw new ConfigError([{ path, message: `${batchSize} does not split evenly across ${world} processes: use a multiple of ${world}` }]);
+  }
+}
 
 /** This process's part of each global batch: rank `rank` of `world` equal slices. */
 export interface BatchShard {

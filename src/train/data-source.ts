@@ -1,9 +1,9 @@
 // What the trainer draws real batches from: an image dataset through the DataLoader, or a toy
 // 2-D distribution sampled from libtorch's generator. Both report a resumable position.
-import { type BatchShard, type Tensor, withBatchShard } from "../engine/index.js";
+import { type BatchShard, type Tensor, assertBatchSplits, withBatchShard } from "../engine/index.js";
 import { DataLoader, type Batch, type LoaderPosition } from "../data/loader.js";
 import { dataShapeOf, datasetOf } from "../data/registry.js";
-import { ConfigError, DataError } from "../errors.js";
+import { DataError } from "../errors.js";
 import { sampleToy, type ToyDistribution } from "../data/toy.js";
 import type { GanConfig } from "./config.js";
 
@@ -54,11 +54,7 @@ class ToySource implements DataSource {
  */
 export async function openDataSource(config: GanConfig, log: (m: string) => void = () => {}, shard: BatchShard | null = null): Promise<DataSource> {
   const { batchSize, seed, device } = config.train;
-  if (shard && batchSize % shard.world !== 0) {
-    throw new ConfigError([
-      { path: "train.batchSize", message: `${batchSize} does not split evenly across ${shard.world} processes: use a multiple of ${shard.world}` },
-    ]);
-  }
+  if (shard) assertBatchSplits(batchSize, shard.world, "train.batchSize");
   const opened = await datasetOf(config.data.dataset).open(config.data as never, log);
   if (opened.kind === "points") return new ToySource(opened.distribution, shard ? batchSize / shard.world : batchSize, device, shard);
   const data = opened.dataset;
