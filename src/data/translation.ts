@@ -8,21 +8,10 @@
 import { loadDataset, type ImageDataset, type Split } from "./datasets.js";
 import { loadImageFolder } from "./image-folder.js";
 import { DataError } from "../errors.js";
+import { mulberry32 as prng } from "../util/prng.js";
 
 export const pairTransforms = ["edges", "inverted", "eroded", "dilated"] as const;
 export type PairTransform = (typeof pairTransforms)[number];
-
-/** A small seeded PRNG (mulberry32), so that a dataset is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One grey h x w image transformed; `src` and `out` are views of h * w bytes. */
 function transformDigit(kind: PairTransform, src: Uint8Array, out: Uint8Array, h: number, w: number): void {

@@ -5,6 +5,7 @@
 // n-gram model trained on the same split are the baseline a GAN should beat, and real training
 // items against the held-out ones give the floor.
 import type { TextCorpus } from "../data/text.js";
+import { mulberry32 } from "../util/prng.js";
 
 /** Counts of the character n-grams of "^item$" (the markers let n-grams see where items start and end). */
 export function ngramCounts(items: readonly string[], n: number): Map<string, number> {
@@ -72,18 +73,6 @@ export function textScores(samples: readonly string[], corpus: Pick<TextCorpus, 
     unique: new Set(samples).size / Math.max(1, samples.length),
     meanLength: samples.reduce((a, s) => a + s.length, 0) / Math.max(1, samples.length),
     lengthJsd: jsd(lengths(samples), lengths(corpus.heldOut)),
-  };
-}
-
-/** A small deterministic PRNG (mulberry32) for the baseline's sampling. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
