@@ -194,7 +194,7 @@ export const datasets = {
       source: "built from MNIST on your machine",
       options: pairOptions,
       shape: () => ({ dataShape: [1, 28, 28], numClasses: 10, source: { shape: [1, 28, 28], paired: true } }),
-      classifier: "mnist",
+      classifier: null, // translations are scored by evaluateTranslation, with the classifier of the targets' domain
     },
     (o, split, log) => mnistPairs(o.transform, o.reverse, { split, dataDir: o.dataDir ?? undefined, log }),
   ),
@@ -208,7 +208,7 @@ export const datasets = {
         numClasses: 10,
         source: { shape: [o.reverse ? 1 : 3, 28, 28], paired: false },
       }),
-      classifier: "mnist",
+      classifier: null, // translations are scored by evaluateTranslation, with the classifier of the targets' domain
     },
     (o, split, log) => mnistColour(o.reverse, { split, dataDir: o.dataDir ?? undefined, log }),
   ),

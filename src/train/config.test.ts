@@ -73,9 +73,9 @@ test("choosing another model family or dataset replaces that object: no options 
 
 test("every dataset in the registry describes its shape, source and evaluation", () => {
   for (const [name, entry] of Object.entries(datasets)) {
-    const required = { folder: { dataDir: "/x" }, "text-file": { dataFile: "/x.txt" } }[name] ?? {};
+    const required = { folder: { dataDir: "/x" }, "text-file": { dataFile: "/x.txt" }, "folder-pair": { dataDir: "/a", targetDir: "/b" } }[name] ?? {};
     const data = validate({ data: { dataset: name, ...required } }).data;
-    const { dataShape, numClasses, vocabulary } = dataShapeOf(data);
+    const { dataShape, numClasses, vocabulary, source } = dataShapeOf(data);
     assert.ok(dataShape.length === 3 || dataShape.length === 1 || dataShape.length === 2, `${name}: images (C, H, W), text (V, L) or points (2)`);
     assert.equal(dataShape.length === 2, vocabulary?.length === dataShape[0], `${name}: text, and only text, has a vocabulary of V characters`);
     assert.equal(dataShape.length === 2, Boolean(datasetOf(name).corpus), `${name}: text datasets open their corpus for evaluation`);
@@ -83,5 +83,11 @@ test("every dataset in the registry describes its shape, source and evaluation",
     assert.ok(entry.description && entry.source, name);
     assert.ok(entry.classifier === null || entry.classifier === name, `${name}: its classifier is models/classifiers/${name}.safetensors`);
     assert.equal(entry.toy !== null, dataShape.length === 1, `${name}: toy distributions are the 2-D point sets`);
+    assert.equal(
+      Boolean(source),
+      Boolean(datasetOf(name).translation),
+      `${name}: translation datasets, and only they, declare an input shape and open their splits`,
+    );
+    if (source) assert.equal(source.shape.length, 3, `${name}: translation inputs are images`);
   }
 });
