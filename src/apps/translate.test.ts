@@ -72,15 +72,20 @@ test("pix2pix learns: 60 steps on inverted digits bring the translation much clo
     preset: "edges2digits-pix2pix",
     data: { dataset: "mnist-pairs", transform: "inverted" },
     train: { steps: 60, batchSize: 16 },
-    log: { every: 1, sampleEvery: 60, checkpointEvery: 1000, evalEvery: 0 },
+    log: { every: 1, sampleEvery: 60, checkpointEvery: 1000, evalEvery: 60, evalCount: 100 },
   });
   const trainer = await Trainer.create(gan, { runDir: dir, progress: silentProgress() });
   await trainer.run();
   trainer.dispose();
-  const records = readFileSync(join(dir, "stats.jsonl"), "utf8")
+  const lines = readFileSync(join(dir, "stats.jsonl"), "utf8")
     .trim()
     .split("\n")
-    .map((l) => JSON.parse(l) as { step: number; reconstruction?: number });
+    .map((l) => JSON.parse(l) as { step: number; reconstruction?: number; eval?: Record<string, number> });
+  const records = lines.filter((r) => !r.eval);
+  // The periodic evaluation of a translation run: held-out inputs against their targets.
+  const scored = lines.find((r) => r.eval)?.eval;
+  assert.ok(scored, "an evaluation record at step 60");
+  for (const k of ["l1", "psnr", "classKept", "fid"]) assert.ok(Number.isFinite(scored[k]), `eval.${k}: ${scored[k]}`);
   const first = records[0].reconstruction!;
   const last = records.slice(-5).reduce((s, r) => s + r.reconstruction!, 0) / 5;
   assert.ok(last < first / 2, `L1 to the target fell from ${first.toFixed(3)} to ${last.toFixed(3)}`);

@@ -50,10 +50,10 @@ export interface TranslationEvaluation {
   count: number;
   paired: boolean;
   translated: TranslationScore;
-  /** The input itself, shown in the target's channels: what doing nothing scores. */
-  identity: TranslationScore;
-  /** The real targets (unpaired data: other digits of the target domain): the best a translation can reach. */
-  targets: TranslationScore;
+  /** The input itself, shown in the target's channels: what doing nothing scores (null when references were not asked for). */
+  identity: TranslationScore | null;
+  /** The real targets (unpaired data: other digits of the target domain): the best a translation can reach (null likewise). */
+  targets: TranslationScore | null;
 }
 
 /** L1 and PSNR of `x` against `target`, both in [-1, 1]: per image, averaged. */
@@ -80,6 +80,8 @@ export async function evaluateTranslation(
   dataConfig: GanConfig["data"],
   count = 1000,
   log: (m: string) => void = () => {},
+  /** Also score the two references (the input as is, the real targets); periodic evaluation leaves them out. */
+  references = true,
 ): Promise<TranslationEvaluation> {
   const entry = datasetOf(dataConfig.dataset);
   if (!entry.translation) {
@@ -116,11 +118,11 @@ export async function evaluateTranslation(
     count: n,
     paired,
     translated: await score(outputs, true),
-    identity: await score(identityImages, true),
+    identity: references ? await score(identityImages, true) : null,
     // Paired targets score 0 and infinity against themselves: only their class accuracy and FID say anything.
-    targets: await score(targets, !paired),
+    targets: references ? await score(targets, !paired) : null,
   };
-  if (!paired) result.targets.accuracy = null; // unpaired targets are other digits: their classes are not the inputs'
+  if (!paired && result.targets) result.targets.accuracy = null; // unpaired targets are other digits: their classes are not the inputs'
   if (identityImages !== inputs) identityImages.dispose();
   for (const t of [inputs, targets, outputs, labels]) t?.dispose();
   return result;
@@ -138,7 +140,7 @@ export function formatTranslationEvaluation(e: TranslationEvaluation): string {
   const header = `${e.dataset}: ${e.count} ${e.split} images, ${e.paired ? "paired" : "unpaired"}`;
   const lines = [`| | translated | input as is | real targets |`, `|---|---|---|---|`];
   for (const [name, get] of rows) {
-    const cells = [e.translated, e.identity, e.targets].map(get);
+    const cells = [e.translated, e.identity, e.targets].map((score) => (score ? get(score) : "–"));
     if (cells.every((c) => c === "–")) continue;
     lines.push(`| ${name} | ${cells.join(" | ")} |`);
   }

@@ -197,7 +197,7 @@ export const configSchema = z.strictObject({
       checkpointEvery: positiveInt.default(1000).describe("steps between checkpoints (also written at the end and on Ctrl-C or SIGTERM)"),
       keepCheckpoints: positiveInt.default(3).describe("step checkpoints kept; older ones are deleted"),
       evalEvery: cadence(
-        "steps between evaluations (FID, KID, classes covered; modes captured on the toy sets), appended to stats.jsonl, keeping the best checkpoint",
+        "steps between evaluations (FID, KID, classes covered; modes captured on the toy sets; L1, PSNR, class kept and FID for translation), appended to stats.jsonl, keeping the best checkpoint",
         "for none",
         0,
       ),

@@ -188,7 +188,7 @@ export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record
     }
     if (shape.source) {
       // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
-      const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000))).translated;
+      const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000), () => {}, false)).translated;
       return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
     }
     const toy = entry.toy;
