@@ -42,11 +42,24 @@ const classes = (out: Tensor, D: Discriminator) => out.narrow(1, 1, D.auxClasses
 const codePredictions = (out: Tensor, D: Discriminator) => out.narrow(1, 1 + D.auxClasses, D.codeOutputs);
 const features = (out: Tensor, D: Discriminator) => (D.features ? out.narrow(1, 1 + D.auxClasses + D.codeOutputs, D.features) : undefined);
 
+/** Backward through G's or D's loss at a (0-based) step. */
+export type NetBackward = (loss: Tensor, net: "G" | "D", step: number) => void;
+
+/**
+ * loss.backward(); in a data-parallel run, through DDP's Reducer for that net, so that its
+ * gradients are averaged across ranks (all-reduces overlapped with backward) by the time it returns.
+ */
+export function netBackward(gan: Gan, parallel: DataParallel | null): NetBackward {
+  if (!parallel) return (loss) => loss.backward();
+  const reducers: Record<"G" | "D", GradientReducer> = { G: parallel.reducer(gan.G.parameters()), D: parallel.reducer(gan.D.parameters()) };
+  return (loss, net, step) => parallel.backward(loss, reducers[net], `the all-reduce of ${net}'s gradients at step ${step + 1}`);
+}
+
 export class AdversarialStep implements Step {
   /** Real and fake go through D as one batch, unless BatchNorm would mix their statistics. */
   readonly batchedD: boolean;
-  /** Data-parallel training: the reducers that average G's and D's gradients across ranks during backward. */
-  readonly #reducers: { G: GradientReducer; D: GradientReducer } | null;
+  /** loss.backward() for G's or D's loss; data-parallel: with that net's gradients averaged across ranks. */
+  readonly #backward: NetBackward;
 
   constructor(
     readonly gan: Gan,
@@ -60,13 +73,7 @@ export class AdversarialStep implements Step {
   ) {
     const { D, config } = gan;
     this.batchedD = config.train.loop === "fast" && !D.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
-    this.#reducers = parallel && { G: parallel.reducer(gan.G.parameters()), D: parallel.reducer(D.parameters()) };
-  }
-
-  /** loss.backward(); in a data-parallel run, with `net`'s gradients averaged across ranks by the time it returns. */
-  #backward(loss: Tensor, net: "G" | "D", step: number): void {
-    if (!this.parallel || !this.#reducers) loss.backward();
-    else this.parallel.backward(loss, this.#reducers[net], `the all-reduce of ${net}'s gradients at step ${step + 1}`);
+    this.#backward = netBackward(gan, parallel);
   }
 
   run(batch: Batch, at: StepContext): StepResult {

@@ -13,14 +13,14 @@ import { clipGradNorm } from "../optim/index.js";
 import type { CycleDiscriminator, CycleGenerator, Discriminator } from "../models/index.js";
 import type { Batch } from "../data/loader.js";
 import type { Gan } from "./gan.js";
-import type { DataParallel, GradientReducer } from "../parallel/data-parallel.js";
-import type { Step, StepContext, StepResult } from "./step.js";
+import type { DataParallel } from "../parallel/data-parallel.js";
+import { netBackward, type NetBackward, type Step, type StepContext, type StepResult } from "./step.js";
 import type { StepStats } from "./trainer.js";
 
 const l1 = (x: Tensor, y: Tensor) => x.sub(y).abs().mean();
 
 export class TranslationStep implements Step {
-  readonly #reducers: { G: GradientReducer; D: GradientReducer } | null;
+  readonly #backward: NetBackward;
 
   constructor(
     readonly gan: Gan,
@@ -29,7 +29,7 @@ export class TranslationStep implements Step {
     readonly ema: EMA | null,
     readonly parallel: DataParallel | null = null,
   ) {
-    this.#reducers = parallel && { G: parallel.reducer(gan.G.parameters()), D: parallel.reducer(gan.D.parameters()) };
+    this.#backward = netBackward(gan, parallel);
   }
 
   run(batch: Batch, at: StepContext): StepResult {
@@ -48,7 +48,8 @@ export class TranslationStep implements Step {
     const dLoss = loss.discriminator(realOut, fakeOut).mul(0.5);
     this.#update("D", dLoss, at, stats);
     // G: fool D, and stay near the target.
-    const out = this.#frozen(D, () => D.forward(cat([input, fake], 1)));
+    this.#frozenParams(D, false);
+    const out = D.forward(cat([input, fake], 1));
     const distance = l1(fake, target);
     const gLoss = loss.generator(out).add(distance.mul(config.loss.l1Weight));
     this.#update("G", gLoss, at, stats, () => this.#frozenParams(D, true));
@@ -95,8 +96,7 @@ export class TranslationStep implements Step {
     const { G, D, config } = this.gan;
     const opt = net === "G" ? this.optG : this.optD;
     opt.zeroGrad();
-    if (!this.parallel || !this.#reducers) value.backward();
-    else this.parallel.backward(value, this.#reducers[net], `the all-reduce of ${net}'s gradients at step ${at.step + 1}`);
+    this.#backward(value, net, at.step);
     afterBackward?.();
     const params = (net === "G" ? G : D).parameters();
     if (config.train.gradClip !== null || at.logging) {
@@ -111,10 +111,6 @@ export class TranslationStep implements Step {
   /** D's weights need no gradient while G learns against it. */
   #frozenParams(D: Discriminator, on: boolean): void {
     for (const p of D.parameters()) p.requiresGrad = on;
-  }
-  #frozen(D: Discriminator, fn: () => Tensor): Tensor {
-    this.#frozenParams(D, false);
-    return fn();
   }
 
   #scores(stats: Partial<StepStats>, realOut: Tensor, fakeOut: Tensor, reconstruction: Tensor): void {
