@@ -13,7 +13,8 @@ fi
 # libopenblas0-pthread: a fast BLAS for both (reference BLAS is ten times slower).
 # chromium: the browser the dashboard's tests drive (playwright-core never downloads one).
 # libgloo-dev: gloo's headers, for c10d's ProcessGroupGloo (data-parallel training, gantry train --nproc).
-packages=(libtorch-dev python3-torch libopenblas0-pthread libgloo-dev g++ make python3 chromium)
+# espeak-ng: the speech synthesizer gantry data spoken-digits builds its audio set with.
+packages=(libtorch-dev python3-torch libopenblas0-pthread libgloo-dev g++ make python3 chromium espeak-ng)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

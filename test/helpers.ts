@@ -109,6 +109,13 @@ export function tinyFashion(): string {
   return dir;
 }
 
+/** A tiny spoken-digits set (two clips a digit, built by the real CLI with espeak-ng), for digits-wavegan. */
+export function tinySpokenDigits(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), "gantry-digits-")), "digits");
+  gantryOk("data", "spoken-digits", "--out", dir, "--per-class", "2");
+  return dir;
+}
+
 /** A folder of eight small RGB PNGs of odd sizes, for folder-dcgan. */
 export function tinyFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), "gantry-folder-"));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { presets } from "../train/presets.js";
 import { losses } from "../losses/index.js";
 import { readIdx } from "../data/idx.js";
-import { gantry, gantryOk, tinyFashion, tinyFolder } from "../../test/helpers.js";
+import { gantry, gantryOk, tinyFashion, tinyFolder, tinySpokenDigits } from "../../test/helpers.js";
 
 const ok = gantryOk;
 
@@ -21,7 +21,14 @@ const cliPresets = Object.keys(presets).filter((p) => !p.startsWith("fashion-") 
 for (const preset of cliPresets) {
   test(`${preset}: train, resume, sample and export through the CLI`, () => {
     const dir = join(mkdtempSync(join(tmpdir(), "gantry-cli-")), "run");
-    const data = preset.startsWith("fashion-") ? ["--data-dir", tinyFashion()] : preset.startsWith("folder-") ? ["--data-dir", tinyFolder()] : [];
+    const tiny = preset.startsWith("fashion-")
+      ? tinyFashion
+      : preset.startsWith("folder-")
+        ? tinyFolder
+        : preset.startsWith("digits-")
+          ? tinySpokenDigits
+          : null;
+    const data = tiny ? ["--data-dir", tiny()] : [];
     ok("train", "--preset", preset, "--steps", "2", "--batch-size", "8", "--out", dir, ...data);
     const text = presets[preset].overrides.model?.generator?.name === "seq-resnet";
     for (const f of ["config.json", text ? "reals.txt" : "reals.png", "generator.safetensors", "generator.json", "checkpoints/step-00000002.safetensors"]) {

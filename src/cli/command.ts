@@ -20,10 +20,12 @@ export interface Command<O extends Options = Options> {
   usage: string;
   /** Flags, parsed strictly. */
   options: O;
+  /** The subcommand words it takes first (gantry classifier train, gantry data spoken-digits); one is required. */
+  subcommands?: readonly string[];
   /** Whether it takes positional arguments (gantry dash RUN...); others refuse them. */
   positionals?: boolean;
-  /** Runs the command; a number is the exit code (0 when nothing is returned). */
-  run(values: Values<O>, positionals?: string[]): Promise<unknown> | unknown;
+  /** Runs the command; a number is the exit code (0 when nothing is returned). `subcommand` is the word given, for those that take one. */
+  run(values: Values<O>, positionals?: string[], subcommand?: string): Promise<unknown> | unknown;
 }
 
 /** Declares a command, typing its run()'s values from its options. */

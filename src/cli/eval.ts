@@ -93,7 +93,8 @@ export const evalCommand = defineCommand({
       if (labelFile) labels = tensor(readIdx(labelFile).data, { dtype: "uint8" }).to({ dtype: "int64" });
       dataset = values.dataset ?? "mnist";
     }
-    const report = await evaluate(images, dataset, labels);
+    const sampleRate = loaded?.shape.sampleRate;
+    const report = await evaluate(images, dataset, labels, sampleRate ? { sampleRate, data: loaded?.card.data ?? {} } : undefined);
     const K = loaded?.shape.codes?.categorical;
     if (loaded && K) report.codeAgreement = categoricalAgreement(loaded, dataset, Math.max(100, Math.round(count / K))); // --count samples in all
     console.log(values.json ? JSON.stringify(report) : formatReport(report));
@@ -102,17 +103,18 @@ export const evalCommand = defineCommand({
 
 export const classifier = defineCommand({
   summary: "train gantry's feature classifier for a dataset from its fixed-seed recipe",
-  usage: "gantry classifier train --dataset mnist|fashion-mnist [--epochs N] [--out FILE]",
+  usage: "gantry classifier train --dataset mnist|fashion-mnist|spoken-digits [--epochs N] [--out FILE]",
+  subcommands: ["train"],
   options: {
-    dataset: { type: "string", description: "mnist or fashion-mnist" },
+    dataset: { type: "string", description: "mnist, fashion-mnist or spoken-digits (built first by gantry data spoken-digits)" },
     epochs: { type: "string", description: "passes over the training data; default 6" },
     seed: { type: "string", description: "random seed; default 0" },
     out: { type: "string", description: "where to write it; default models/classifiers/DATASET.safetensors" },
-    "data-dir": { type: "string", description: "a folder holding the dataset's IDX files" },
+    "data-dir": { type: "string", description: "a folder holding the dataset's IDX files (for spoken-digits: its WAV folders)" },
   },
   async run(values) {
     const { dataset } = values;
-    if (dataset !== "mnist" && dataset !== "fashion-mnist")
+    if (!dataset || !scored().includes(dataset as never))
       throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
     await trainClassifier(dataset, {
       epochs: numberFlag(values, "epochs", { integer: true, min: 1 }),

@@ -13,6 +13,7 @@ import { exportCommand } from "./export.js";
 import { dash, animate } from "./dash.js";
 import { inpaintCommand } from "./inpaint.js";
 import { translateCommand } from "./translate.js";
+import { data } from "./data.js";
 
 const commands: Record<string, Command> = {
   train,
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   interpolate,
   eval: evalCommand,
   classifier,
+  data,
   export: exportCommand,
   inpaint: inpaintCommand,
   translate: translateCommand,
@@ -50,17 +52,18 @@ function commandHelp(c: Command): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // `gantry classifier train ...`: the subcommand word is the only one classifier takes.
   const [name, ...afterName] = argv;
-  const rest = name === "classifier" && afterName[0] === "train" ? afterName.slice(1) : afterName;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(help());
     return name ? 0 : 2;
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  // `gantry classifier train ...`, `gantry data spoken-digits ...`: the subcommand word comes first.
+  const subcommand = command?.subcommands?.includes(afterName[0]) ? afterName[0] : undefined;
+  const rest = subcommand ? afterName.slice(1) : afterName;
   try {
     if (!command) throw new ConfigError([{ path: "command", message: `unknown command '${name}': expected one of ${Object.keys(commands).join(", ")}` }]);
-    if (name === "classifier" && afterName[0] !== "train" && !rest.includes("--help")) {
+    if (command.subcommands && !subcommand && !rest.includes("--help") && !rest.includes("-h")) {
       throw new ConfigError([{ path: "command", message: `usage: ${command.usage}` }]);
     }
     if (rest.includes("--help") || rest.includes("-h")) {
@@ -77,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
       throw new ConfigError([{ path: "flags", message: `${(err as Error).message} (see gantry ${name} --help)` }], { cause: err });
     }
-    const code = await command.run(values, positionals);
+    const code = await command.run(values, positionals, subcommand);
     return typeof code === "number" ? code : 0;
   } catch (err) {
     return reportError(name, err);

@@ -4,7 +4,11 @@ import { numberFlag, requireDir } from "./command.js";
 import { type Tensor, cat as cat_, manualSeed, noGrad, randn, stack, tensor, tidy, resolveDevice } from "../engine/index.js";
 import { writeIdx } from "../data/idx.js";
 import { toBytes } from "../image/png.js";
-import { saveSamples, samplesText } from "../train/samples.js";
+import { saveSamples, samplesText, samplesWav } from "../train/samples.js";
+import { writeWav } from "../data/audio.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { makeDir } from "../util/make-dir.js";
+import { join } from "node:path";
 import { loadGenerator, type LoadedGenerator, type PinnedCodes } from "../train/export.js";
 import type { ModelShape } from "../models/index.js";
 import { generatorOfRun, loadPretrainedGenerator } from "../train/index.js";
@@ -101,29 +105,38 @@ export function labelsPath(out: string): string {
 }
 
 export const sample = defineCommand({
-  summary: "write N samples from a trained generator as a PNG grid or an IDX file; for text, print them or write them a line each",
-  usage: "gantry sample --run RUN_DIR | --generator FILE | --pretrained NAME [--count N] [--format png|idx|txt] --out PATH [--class K]",
+  summary: "write N samples from a trained generator as a PNG grid or an IDX file; text printed or a line each; audio as WAV",
+  usage: "gantry sample --run RUN_DIR | --generator FILE | --pretrained NAME [--count N] [--format png|idx|txt|wav] --out PATH [--class K]",
   options: {
     ...source,
     count: { type: "string" as const, description: "how many samples; default 64" },
     format: {
       type: "string" as const,
-      description: "png (a grid), idx (28x28 uint8 images, .gz to compress) or txt (text, a sample a line); default txt for text, else png",
+      description:
+        "png (a grid; spectrograms for audio), idx (28x28 uint8 images, .gz to compress), txt (text, a sample a line) or wav (audio: OUT.wav holds the clips in a row, else OUT is a folder of one WAV each); default: from --out's extension, else txt for text, wav for audio, png otherwise",
     },
     out: { type: "string" as const, description: "the file to write; for text, leave it out to print the samples" },
   },
   run(values) {
-    if (values.format !== undefined && !["png", "idx", "txt"].includes(values.format))
-      throw new ConfigError([{ path: "--format", message: `must be png, idx or txt, got '${values.format}'` }]);
+    if (values.format !== undefined && !["png", "idx", "txt", "wav"].includes(values.format))
+      throw new ConfigError([{ path: "--format", message: `must be png, idx, txt or wav, got '${values.format}'` }]);
     const count = numberFlag(values, "count", { integer: true, min: 1 }) ?? 64;
     const loaded = openGenerator(values);
-    const format = values.format ?? (loaded.shape.vocabulary ? "txt" : "png");
-    if ((format === "txt") !== Boolean(loaded.shape.vocabulary))
+    const { vocabulary, sampleRate } = loaded.shape;
+    // The format: --format, else the --out file's extension, else what the generator makes.
+    const byName =
+      values.out === undefined ? undefined : (/\.(png|txt|wav)$/i.exec(values.out)?.[1].toLowerCase() ?? (/idx/.test(values.out) ? "idx" : undefined));
+    const format = values.format ?? byName ?? (vocabulary ? "txt" : sampleRate ? "wav" : "png");
+    if ((format === "txt") !== Boolean(vocabulary))
       throw new ConfigError([
         {
           path: "--format",
-          message: loaded.shape.vocabulary ? `this generator makes text: use --format txt` : "txt is for text generators; this one makes images or points",
+          message: vocabulary ? `this generator makes text: use --format txt` : "txt is for text generators; this one makes images, audio or points",
         },
+      ]);
+    if ((format === "wav" || format === "idx") && Boolean(sampleRate) !== (format === "wav"))
+      throw new ConfigError([
+        { path: "--format", message: sampleRate ? "this generator makes audio: use --format wav (or png for spectrograms)" : "wav is for audio generators" },
       ]);
     if (!values.out && format !== "txt") throw new ConfigError([{ path: "--out", message: "is required: the file to write" }]);
     assertSamplesFit(loaded.G, loaded.shape, count);
@@ -138,6 +151,21 @@ export const sample = defineCommand({
         return;
       }
       if (!out) return;
+      if (format === "wav") {
+        if (/\.wav$/i.test(out)) {
+          writeFileAtomic(out, samplesWav(samples, sampleRate!));
+          return void console.log(`wrote ${count} clips to ${out}, one after another`);
+        }
+        makeDir(out);
+        const clips = samples.to("cpu").toArray();
+        const L = samples.shape[2];
+        const classes = labels?.toArray();
+        for (let i = 0; i < count; i++) {
+          const name = `sample-${String(i).padStart(4, "0")}${classes ? `-class-${classes[i]}` : ""}.wav`;
+          writeWav(join(out, name), Float32Array.from(clips.slice(i * L, (i + 1) * L)), sampleRate!);
+        }
+        return void console.log(`wrote ${count} clips to ${out}/, one WAV each`);
+      }
       if (format === "png") {
         saveSamples(out, samples, loaded.shape);
         console.log(`wrote ${count} samples to ${out}`);

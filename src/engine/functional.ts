@@ -52,6 +52,16 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const { stride = 1, padding = 0 } = options;
   return wrap(op("aten::conv1d").call([x.handle, weight.handle, opt(bias), [stride], [padding], [1], 1]));
 }
+/** (B, in, L) -> (B, out, L'): the transpose of conv1d; weight (in, out, K). */
+export function convTranspose1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: { stride?: number; padding?: number; outputPadding?: number } = {},
+): Tensor {
+  const { stride = 1, padding = 0, outputPadding = 0 } = options;
+  return wrap(op("aten::conv_transpose1d").call([x.handle, weight.handle, opt(bias), [stride], [padding], [outputPadding], 1, [1]]));
+}
 export function conv2d(
   x: Tensor,
   weight: Tensor,

@@ -27,6 +27,7 @@ export {
   pad,
   linear,
   conv1d,
+  convTranspose1d,
   conv2d,
   convTranspose2d,
   batchNorm,

@@ -2,6 +2,8 @@
 // downloaded here, and a 28x28 grey digit is no ImageNet photo: gantry measures samples with a
 // small CNN trained on the data's own domain. Its 128-d penultimate layer gives the features;
 // its logits give class predictions. Scores from it are not comparable with Inception FID.
+// Audio classifiers read clips at 8 kHz (8,192 samples) as log STFT magnitudes, the same CNN
+// over (frequency, time); clips at other rates are resampled first (classifierInput).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -10,7 +12,12 @@ import { Module, Sequential, Conv2d, ReLU, Linear, Flatten, Dropout } from "../n
 import { maxPool2d } from "../engine/index.js";
 import { Adam, LRScheduler } from "../optim/index.js";
 import { DataLoader, loadDataset, type ImageDataset } from "../data/index.js";
+import { datasetOf } from "../data/registry.js";
+import { fitLength, resample } from "../data/audio.js";
+import { stftMagnitude } from "../data/spectrogram.js";
+import { tensor } from "../engine/index.js";
 import { CheckpointError } from "../errors.js";
+import { parseWith } from "../util/schema.js";
 
 export const FEATURE_DIM = 128;
 
@@ -20,27 +27,35 @@ class Pool extends Module {
   }
 }
 
-/** (B, 1, 28, 28) in [-1, 1] -> features (B, 128) and logits (B, classes). */
+/** What audio classifiers read: clips at this rate and length (about one second). */
+export const SPEECH_INPUT = { sampleRate: 8000, length: 8192 } as const;
+
+/** Clips (B, 1, L) -> log STFT magnitudes (B, 1, 128 bins, 63 frames): 32 ms frames, half overlapping, the Nyquist bin dropped. */
+class LogSpectrogram extends Module {
+  forward(x: Tensor): Tensor {
+    const m = stftMagnitude(x, 256);
+    return m.narrow(1, 0, 128).add(1e-3).log().unsqueeze(1);
+  }
+}
+
+/**
+ * (B, 1, 28, 28) images in [-1, 1], or for audio clips (B, 1, 8192) at 8 kHz -> features (B, 128)
+ * and logits (B, classes).
+ */
 export class FeatureClassifier extends Module {
   readonly body: Sequential;
   readonly head: Linear;
-  constructor(readonly numClasses = 10) {
+  constructor(
+    readonly numClasses = 10,
+    readonly input: "image" | "audio" = "image",
+  ) {
     super();
-    this.body = this.child(
-      "body",
-      new Sequential(
-        new Conv2d(1, 32, 3, { padding: 1 }),
-        new ReLU(),
-        new Pool(),
-        new Conv2d(32, 64, 3, { padding: 1 }),
-        new ReLU(),
-        new Pool(),
-        new Flatten(),
-        new Linear(64 * 7 * 7, FEATURE_DIM),
-        new ReLU(),
-        new Dropout(0.25),
-      ),
-    );
+    const conv = (a: number, b: number) => [new Conv2d(a, b, 3, { padding: 1 }), new ReLU(), new Pool()];
+    const layers =
+      input === "image"
+        ? [...conv(1, 32), ...conv(32, 64), new Flatten(), new Linear(64 * 7 * 7, FEATURE_DIM)]
+        : [new LogSpectrogram(), ...conv(1, 32), ...conv(32, 64), ...conv(64, 128), new Flatten(), new Linear(128 * 16 * 7, FEATURE_DIM)];
+    this.body = this.child("body", new Sequential(...layers, new ReLU(), new Dropout(0.25)));
     this.head = this.child("head", new Linear(FEATURE_DIM, numClasses));
   }
   forward(x: Tensor): Tensor {
@@ -83,21 +98,50 @@ export interface ClassifierInfo {
   seed: number;
 }
 
+/** Whether a dataset's classifier reads audio clips (at SPEECH_INPUT) rather than images. */
+const inputOf = (dataset: string): "image" | "audio" => (datasetOf(dataset).audio ? "audio" : "image");
+
 /** The classifier that ships for a dataset (models/classifiers/DATASET.safetensors). */
 export function loadClassifier(dataset: string, path = classifierPath(dataset)): { model: FeatureClassifier; info: ClassifierInfo } {
   if (!existsSync(path)) {
     throw new CheckpointError(`no feature classifier for '${dataset}' at ${path}: train one with gantry classifier train --dataset ${dataset}`);
   }
   const { tensors, metadata } = loadSafetensors(path);
-  const model = new FeatureClassifier();
+  const model = new FeatureClassifier(10, inputOf(dataset));
   model.loadStateDict(tensors, path);
   for (const t of Object.values(tensors)) t.dispose();
   model.eval();
   return { model, info: JSON.parse(metadata.classifier ?? "{}") as ClassifierInfo };
 }
 
-/** Images of a dataset as one float tensor in [-1, 1], (N, 1, 28, 28). */
-export function imagesOf(data: ImageDataset, count = data.length): Tensor {
+/**
+ * A split of a dataset as its classifier reads it: images, or for audio the clips at 8 kHz.
+ * `data` (a run's config.data) says where the clips are; the dataset's defaults otherwise.
+ */
+export async function classifierData(
+  dataset: string,
+  split: "train" | "test",
+  data: Record<string, unknown> = {},
+): Promise<ImageDataset<Uint8Array | Float32Array>> {
+  const entry = datasetOf(dataset);
+  if (!entry.audio) return loadDataset(dataset, { split, dataDir: (data.dataDir as string | null) ?? undefined });
+  const { dataset: _, ...rest } = data;
+  return entry.audio(parseWith(entry.options, { ...rest, ...SPEECH_INPUT }, "data"), split);
+}
+
+/** Clips (N, 1, L) at `sampleRate` as an audio classifier reads them: resampled to 8 kHz, cut or padded to 8,192 samples. */
+export function classifierInput(clips: Tensor, sampleRate: number): Tensor {
+  const { sampleRate: rate, length } = SPEECH_INPUT;
+  if (sampleRate === rate && clips.shape[2] === length) return clips;
+  const [n, , L] = clips.shape;
+  const values = Float32Array.from(clips.detach().to("cpu").toArray());
+  const out = new Float32Array(n * length);
+  for (let i = 0; i < n; i++) out.set(fitLength(resample(values.subarray(i * L, (i + 1) * L), sampleRate, rate), length), i * length);
+  return tensor(out, { shape: [n, 1, length] });
+}
+
+/** Images of a dataset as one float tensor in [-1, 1], (N, 1, 28, 28); clips (N, 1, L) for audio. */
+export function imagesOf(data: ImageDataset<Uint8Array | Float32Array>, count = data.length): Tensor {
   const loader = new DataLoader(data, { batchSize: count, seed: 0 });
   const { images, labels } = loader.next();
   labels?.dispose();
@@ -122,10 +166,10 @@ export async function trainClassifier(
   options: { epochs?: number; seed?: number; out?: string; dataDir?: string; log?: (m: string) => void } = {},
 ): Promise<{ model: FeatureClassifier; info: ClassifierInfo; path: string }> {
   const { epochs = 6, seed = 0, out = classifierPath(dataset), log = () => {} } = options;
-  const train = await loadDataset(dataset, { split: "train", dataDir: options.dataDir });
-  const test = await loadDataset(dataset, { split: "test", dataDir: options.dataDir });
+  const train = await classifierData(dataset, "train", { dataDir: options.dataDir ?? null });
+  const test = await classifierData(dataset, "test", { dataDir: options.dataDir ?? null });
   manualSeed(seed);
-  const model = new FeatureClassifier(train.numClasses);
+  const model = new FeatureClassifier(train.numClasses, inputOf(dataset));
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
   const loader = new DataLoader(train, { batchSize: 128, seed });
   const schedule = new LRScheduler(opt, 1e-3, "linear", { totalSteps: epochs * loader.batchesPerEpoch });

@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, avgPool2d, cdist, keep, loadSafetensors, saveSafetensors, tensor, tidy, withSeed } from "../engine/index.js";
-import { cacheDir, loadDataset } from "../data/index.js";
-import { loadClassifier, imagesOf, classifierPath, type FeatureClassifier } from "./classifier.js";
+import { cacheDir } from "../data/index.js";
+import { loadClassifier, imagesOf, classifierPath, classifierData, classifierInput, type FeatureClassifier } from "./classifier.js";
 import { frechetDistance, inceptionScore, kernelInceptionDistance, kthNeighbourDistances, manifoldScores, meanCov } from "./scores.js";
 import { modeStats, type ModeStats } from "./modes.js";
 
@@ -67,16 +67,22 @@ function scores(real: Tensor, realRadii: [Tensor, Tensor], fake: Tensor, fakeLog
   return { fid, kid: kid.mean, kidStd: kid.std, is: is.mean, isStd: is.std, ...manifoldScores(real, fake, { kPR: 3, kDC: 5, realRadii }) };
 }
 
-/** Features of the dataset's images, the floor, and the classifier: computed once, then cached. */
-export async function realData(dataset: string): Promise<RealData> {
-  const known = cache.get(dataset);
+/**
+ * Features of the dataset's images (or clips), the floor, and the classifier: computed once, then
+ * cached. `data` (a run's config.data) says where audio clips are.
+ */
+export async function realData(dataset: string, data: Record<string, unknown> = {}): Promise<RealData> {
+  const where = typeof data.dataDir === "string" ? data.dataDir : "";
+  const key = `${dataset}:${where}`;
+  const known = cache.get(key);
   if (known) return known;
   const file = classifierPath(dataset);
   // Building the network draws initial weights; the file's replace them. Keep the caller's RNG.
   const { model } = withSeed(0, () => loadClassifier(dataset, file));
   const digest = existsSync(file) ? createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12) : "none";
-  const path = join(cacheDir(), "stats", `${dataset}-${digest}-v3.safetensors`);
-  const trainSet = await loadDataset(dataset, { split: "train" });
+  const folder = where ? `-${createHash("sha256").update(where).digest("hex").slice(0, 8)}` : "";
+  const path = join(cacheDir(), "stats", `${dataset}${folder}-${digest}-v3.safetensors`);
+  const trainSet = await classifierData(dataset, "train", data);
   const trainImages = keep(imagesOf(trainSet));
   let train: Tensor;
   let test: Tensor;
@@ -88,8 +94,9 @@ export async function realData(dataset: string): Promise<RealData> {
     trainRadii = [keep(tensors.trainRadius3), keep(tensors.trainRadius5)];
     floor = JSON.parse(metadata.floor) as RealData["floor"];
   } else {
-    const testImages = imagesOf(await loadDataset(dataset, { split: "test" }), 10_000);
-    const firstTrain = trainImages.narrow(0, 0, 10_000);
+    const testSet = await classifierData(dataset, "test", data);
+    const testImages = imagesOf(testSet, Math.min(10_000, testSet.length));
+    const firstTrain = trainImages.narrow(0, 0, Math.min(10_000, trainImages.shape[0]));
     const t = model.embed(firstTrain);
     const u = model.embed(testImages);
     [train, test] = [keep(t.features), keep(u.features)];
@@ -99,9 +106,9 @@ export async function realData(dataset: string): Promise<RealData> {
     for (const x of [t.logits, u.logits, testImages, firstTrain]) x.dispose();
     saveSafetensors(path, { train, test, trainRadius3: trainRadii[0], trainRadius5: trainRadii[1] }, { floor: JSON.stringify(floor) });
   }
-  const data = { train, trainRadii, test, floor, classifier: model, classifierFile: file, trainImages };
-  cache.set(dataset, data);
-  return data;
+  const real = { train, trainRadii, test, floor, classifier: model, classifierFile: file, trainImages };
+  cache.set(key, real);
+  return real;
 }
 
 /**
@@ -145,10 +152,18 @@ export function memorizedFraction(samples: Tensor, trainImages: Tensor, rms = 0.
   return near / n;
 }
 
-/** Every score for generated images (N, 1, 28, 28) in [-1, 1]; `labels` are G's, for conditional samples. */
-export async function evaluate(samples: Tensor, dataset: string, labels?: Tensor | null): Promise<EvalReport> {
-  const real = await realData(dataset);
-  const images = samples.to({ device: "cpu", dtype: "float32" });
+/**
+ * Every score for generated images (N, 1, 28, 28) in [-1, 1], or clips (N, 1, L) at
+ * `audio.sampleRate`; `labels` are G's, for conditional samples.
+ */
+export async function evaluate(
+  samples: Tensor,
+  dataset: string,
+  labels?: Tensor | null,
+  audio?: { sampleRate: number; data: Record<string, unknown> },
+): Promise<EvalReport> {
+  const real = await realData(dataset, audio?.data);
+  const images = audio ? classifierInput(samples.to({ device: "cpu", dtype: "float32" }), audio.sampleRate) : samples.to({ device: "cpu", dtype: "float32" });
   const { features, logits } = real.classifier.embed(images);
   const predicted = tidy(() => logits.argmax(1));
   const modes = modeStats(predicted.toArray(), 10);
@@ -172,7 +187,7 @@ export async function evaluate(samples: Tensor, dataset: string, labels?: Tensor
 
 /** The report as a table: each score beside the real-versus-real floor. */
 export function formatReport(r: EvalReport): string {
-  const name = r.dataset === "mnist" ? "MNIST" : "Fashion-MNIST";
+  const name = ({ mnist: "MNIST", "fashion-mnist": "Fashion-MNIST", "spoken-digits": "spoken-digit" } as Record<string, string>)[r.dataset] ?? r.dataset;
   const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   const rows: [string, string, string][] = [
     [`FID (${name} classifier)`, f(r.fid), f(r.floor.fid)],

@@ -31,6 +31,8 @@ export interface ModelShape {
   codes?: LatentCodes;
   /** Image-to-image translation: G's input is an image of this shape, not noise; paired (pix2pix) or not (CycleGAN). */
   source?: { shape: number[]; paired: boolean };
+  /** Audio: the sample rate of the (1, length) clips, in Hz. */
+  sampleRate?: number;
 }
 
 export interface LatentCodes {

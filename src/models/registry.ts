@@ -32,6 +32,7 @@ import {
   resnetGeneratorOptions,
   patchDiscriminatorOptions,
 } from "./translation.js";
+import { WaveganGenerator, WaveganDiscriminator, waveganGeneratorOptions, waveganDiscriminatorOptions } from "./audio.js";
 import { ConfigError } from "../errors.js";
 
 interface Family<M> {
@@ -69,6 +70,11 @@ export const generators = {
     options: seqGeneratorOptions,
     build: (shape, o) => new SeqResnetGenerator(shape, o),
   },
+  wavegan: {
+    description: "for audio: WaveGAN's 1-D transposed convolutions, kernel 25, stride 4, to a raw waveform (Donahue et al. 2019)",
+    options: waveganGeneratorOptions,
+    build: (shape, o) => new WaveganGenerator(shape, o),
+  },
 } satisfies Record<string, Family<Generator>>;
 
 export const discriminators = {
@@ -78,6 +84,11 @@ export const discriminators = {
     description: "for text: residual 1-D convolutions over one-hot characters (Gulrajani et al. 2017)",
     options: seqDiscriminatorOptions,
     build: (shape, o) => new SeqResnetDiscriminator(shape, o),
+  },
+  wavegan: {
+    description: "for audio: WaveGAN's strided 1-D convolutions with phase shuffle; conditional by projection",
+    options: waveganDiscriminatorOptions,
+    build: (shape, o) => new WaveganDiscriminator(shape, o),
   },
   patch: {
     description: "PatchGAN: a logit per overlapping image patch (pix2pix, CycleGAN); for paired translation it reads the input beside the output",

@@ -3,6 +3,7 @@ export { Module } from "./module.js";
 export {
   Linear,
   Conv1d,
+  ConvTranspose1d,
   Conv2d,
   ConvTranspose2d,
   BatchNorm1d,

@@ -4,6 +4,7 @@ import {
   type Tensor,
   linear,
   conv1d,
+  convTranspose1d,
   conv2d,
   convTranspose2d,
   batchNorm,
@@ -85,6 +86,29 @@ export class Conv1d extends Module {
   override torch(): string {
     const { stride = 1, padding = 0 } = this.options;
     return `nn.Conv1d(${this.inChannels}, ${this.outChannels}, ${this.kernelSize}, stride=${stride}, padding=${padding}, bias=${py(this.hasParam("bias"))})`;
+  }
+}
+
+/** (B, in, L) -> (B, out, L'): the transpose of Conv1d (WaveGAN's upsampling). */
+export class ConvTranspose1d extends Module {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: { stride?: number; padding?: number; outputPadding?: number; bias?: boolean } = {},
+  ) {
+    super();
+    this.param("weight", empty([inChannels, outChannels, kernelSize]));
+    if (options.bias ?? true) this.param("bias", empty([outChannels]));
+    resetLinearLike(this, fans(this.tensor("weight"))[0]);
+  }
+  forward(x: Tensor): Tensor {
+    const bias = this.hasParam("bias") ? this.tensor("bias") : null;
+    return convTranspose1d(x, this.tensor("weight"), bias, this.options);
+  }
+  override torch(): string {
+    const { stride = 1, padding = 0, outputPadding = 0 } = this.options;
+    return `nn.ConvTranspose1d(${this.inChannels}, ${this.outChannels}, ${this.kernelSize}, stride=${stride}, padding=${padding}, output_padding=${outputPadding}, bias=${py(this.hasParam("bias"))})`;
   }
 }
 

@@ -63,6 +63,7 @@ export async function openDataSource(config: GanConfig, log: (m: string) => void
     throw new DataError(`${data.source}: its samples have shape ${data.imageShape.join("x")}, but ${config.data.dataset} models expect ${expected.join("x")}`);
   }
   const loader = new DataLoader(data, { batchSize, seed, device, shard });
-  const what = dataShapeOf(config.data).vocabulary ? "items" : "images";
+  const { vocabulary, sampleRate } = dataShapeOf(config.data);
+  const what = vocabulary ? "items" : sampleRate ? `clips at ${sampleRate} Hz` : "images";
   return Object.assign(loader, { description: `${data.name} (${data.length} ${what} from ${data.source})` });
 }

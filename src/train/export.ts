@@ -25,6 +25,8 @@ export interface GeneratorCard {
   codes?: LatentCodes;
   /** Image translation: G's input image shape, and whether it learnt from pairs (pix2pix) or not (CycleGAN). */
   source?: { shape: number[]; paired: boolean };
+  /** Audio: the sample rate, in Hz, of the (1, length) clips G makes. */
+  sampleRate?: number;
   /** The training data's config (dataset and options), so evaluation can reopen it. */
   data?: GanConfig["data"];
   /** The data range G's output is scaled to. */
@@ -50,6 +52,7 @@ export function generatorCard(config: GanConfig, shape: ModelShape, steps: numbe
     ...(shape.vocabulary && { vocabulary: shape.vocabulary }),
     ...(shape.codes && { codes: shape.codes }),
     ...(shape.source && { source: shape.source }),
+    ...(shape.sampleRate && { sampleRate: shape.sampleRate }),
     data: config.data,
     range: [-1, 1],
     steps,
@@ -116,6 +119,7 @@ export function shapeOfCard(card: GeneratorCard): ModelShape {
     ...(card.vocabulary && { vocabulary: card.vocabulary }),
     ...(card.codes && { codes: card.codes }),
     ...(card.source && { source: card.source }),
+    ...(card.sampleRate && { sampleRate: card.sampleRate }),
   };
 }
 

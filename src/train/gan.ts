@@ -40,7 +40,7 @@ export function resolveConfig(preset: string | null, overrides: ConfigOverrides 
 
 /** What G makes and takes under a config: the data's shape, the noise size and the classes (0 if unconditional). */
 export function modelShapeOf(config: GanConfig): ModelShape {
-  const { dataShape, numClasses, vocabulary, source } = dataShapeOf(config.data);
+  const { dataShape, numClasses, vocabulary, source, sampleRate } = dataShapeOf(config.data);
   const { categorical, continuous } = config.model.codes;
   return {
     dataShape,
@@ -48,6 +48,7 @@ export function modelShapeOf(config: GanConfig): ModelShape {
     numClasses: config.model.conditional ? numClasses : 0,
     ...(vocabulary && { vocabulary }),
     ...(source && { source }),
+    ...(sampleRate && { sampleRate }),
     ...((categorical || continuous) && { codes: { categorical, continuous } }),
   };
 }

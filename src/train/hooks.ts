@@ -198,7 +198,8 @@ export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record
       return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
     }
     const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
-    const report = await evaluate(samples, config.data.dataset, labels);
+    const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
+    const report = await evaluate(samples, config.data.dataset, labels, audio);
     samples.dispose();
     labels?.dispose();
     const scores = {

@@ -137,6 +137,25 @@ const text: Record<string, Preset> = {
   },
 };
 
+const audio: Record<string, Preset> = {
+  "digits-wavegan": {
+    description:
+      "spoken digits 0-9 (gantry data spoken-digits), conditional WaveGAN (Donahue et al. 2019) at 8 kHz: 1-D transposed convolutions, phase shuffle, WGAN-GP",
+    overrides: {
+      data: { dataset: "spoken-digits", sampleRate: 8000, length: 8192 },
+      model: {
+        conditional: true,
+        latentDim: 100,
+        generator: { name: "wavegan", options: { dim: 32 } },
+        discriminator: { name: "wavegan", options: { dim: 32 } },
+      },
+      loss: { name: "wgan-gp" },
+      train: { nCritic: 5, lrG: 1e-4, lrD: 1e-4, betas: [0.5, 0.9], steps: 20000 },
+      log: { sampleEvery: 500 },
+    },
+  },
+};
+
 const toy = (dataset: "ring8" | "grid25"): Preset => ({
   description: `2-D ${dataset === "ring8" ? "ring of 8 Gaussians" : "5x5 grid of 25 Gaussians"} with MLPs, the mode-collapse benchmark`,
   overrides: {
@@ -191,6 +210,7 @@ export const presets: Record<string, Preset> = {
   },
   ...translation,
   ...text,
+  ...audio,
   "toy-ring8": toy("ring8"),
   "toy-grid25": toy("grid25"),
 };

@@ -1,13 +1,15 @@
-// Writes what G makes: an image grid, for 2-D data a scatter plot (PNG), or for text one sample a
-// line (.txt).
+// Writes what G makes: an image grid, for 2-D data a scatter plot (PNG), for text one sample a
+// line (.txt), for audio a grid of spectrograms (PNG) and the clips one after another (WAV).
 import { PNG } from "pngjs";
 import { type Tensor, cat, full } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import type { ModelShape } from "../models/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { decodeSequences } from "../data/text.js";
+import { wavBytes } from "../data/audio.js";
+import { spectrogramImages } from "../data/spectrogram.js";
 
-type SampleShape = Pick<ModelShape, "dataShape" | "numClasses" | "vocabulary">;
+type SampleShape = Pick<ModelShape, "dataShape" | "numClasses" | "vocabulary" | "sampleRate">;
 
 /** The file extension samples of this shape are written with: txt for text, png otherwise. */
 export const sampleExtension = (shape: SampleShape) => (shape.vocabulary ? "txt" : "png");
@@ -25,9 +27,24 @@ export function scatterPng(points: Tensor, span = 5, size = 256): Buffer {
   return PNG.sync.write(png);
 }
 
-/** What G made as a PNG: a scatter plot of 2-D points, or an image grid (a row per class for conditional models, else 8 a row). */
-export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses">, columns = shape.numClasses ? 10 : 8): Buffer {
-  return shape.dataShape.length === 1 ? scatterPng(samples) : encodeGrid(samples, { columns });
+/**
+ * What G made as a PNG: a scatter plot of 2-D points, an image grid, or for audio a grid of
+ * spectrograms (a row per class for conditional models, else 8 a row).
+ */
+export function samplesPng(samples: Tensor, shape: Pick<ModelShape, "dataShape" | "numClasses" | "sampleRate">, columns = shape.numClasses ? 10 : 8): Buffer {
+  if (shape.dataShape.length === 1) return scatterPng(samples);
+  if (shape.sampleRate) return encodeGrid(spectrogramImages(samples.detach()), { columns });
+  return encodeGrid(samples, { columns });
+}
+
+/** Clips (N, 1, L) as one WAV file, one after another with a fifth of a second of silence between. */
+export function samplesWav(samples: Tensor, sampleRate: number): Buffer {
+  const [n, , L] = samples.shape;
+  const gap = Math.round(sampleRate / 5);
+  const values = samples.detach().to("cpu").toArray();
+  const out = new Float32Array(n * (L + gap));
+  for (let i = 0; i < n; i++) out.set(values.slice(i * L, (i + 1) * L), i * (L + gap));
+  return wavBytes(out, sampleRate);
 }
 
 /** Samples as text, one a line: for text data. */
@@ -35,9 +52,10 @@ export function samplesText(samples: Tensor, vocabulary: string): string {
   return `${decodeSequences(samples, vocabulary).join("\n")}\n`;
 }
 
-/** Writes samples to `path`: text lines for text data (sampleExtension), a PNG otherwise. */
+/** Writes samples to `path`: text lines for text data (sampleExtension), a PNG otherwise; for audio also the clips beside it (.wav). */
 export function saveSamples(path: string, samples: Tensor, shape: SampleShape, columns?: number): void {
   writeFileAtomic(path, shape.vocabulary ? samplesText(samples, shape.vocabulary) : samplesPng(samples, shape, columns));
+  if (shape.sampleRate) writeFileAtomic(path.replace(/\.png$/, ".wav"), samplesWav(samples, shape.sampleRate));
 }
 
 /**

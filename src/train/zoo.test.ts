@@ -13,7 +13,7 @@ import { createGan, resolveConfig, sampleLatent, loadGenerator, validate, Traine
 import { presets } from "./presets.js";
 import { dataShapeOf } from "../data/registry.js";
 import { translate } from "../apps/translate.js";
-import { silentProgress, tinyFashion, tinyFolder } from "../../test/helpers.js";
+import { silentProgress, tinyFashion, tinyFolder, tinySpokenDigits } from "../../test/helpers.js";
 
 // One thread count throughout: libtorch's reductions over more than 32,768 elements (CycleGAN's
 // L1 on a batch of RGB images) round differently on 1 and 2 threads, so a governor reacting to a
@@ -22,6 +22,7 @@ process.env.GANTRY_NUM_THREADS ??= String(E.getNumThreads());
 
 const fashionDir = tinyFashion();
 const folderDir = tinyFolder();
+const digitsDir = tinySpokenDigits();
 
 /** The preset at a tiny budget: batches of 8, a checkpoint every `every` steps. */
 function tiny(preset: string, steps: number, every: number): DeepPartial<GanConfig> {
@@ -29,7 +30,9 @@ function tiny(preset: string, steps: number, every: number): DeepPartial<GanConf
     ? { dataset: "fashion-mnist" as const, dataDir: fashionDir }
     : preset.startsWith("folder-")
       ? { dataset: "folder" as const, dataDir: folderDir, imageSize: 32 as const }
-      : undefined;
+      : preset.startsWith("digits-")
+        ? { dataset: "spoken-digits" as const, dataDir: digitsDir }
+        : undefined;
   return { preset, ...(data && { data }), train: { steps, batchSize: 8 }, log: { every: 1, checkpointEvery: every, evalEvery: 0 } };
 }
 
