@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { chromiumPath, dashFixtureRuns, statsLine } from "./helpers.js";
+import { chromiumPath, dashFixtureRuns, gantryOk, statsLine, tinySpokenDigits } from "./helpers.js";
 import { startDash, type DashServer } from "../src/dash/index.js";
 
 let root: string;
@@ -113,6 +113,24 @@ test("two runs compare: overlaid curves, grids side by side, a config diff", asy
   await page.waitForFunction(() => document.querySelector('[data-chart="modes"]') !== null);
   await runRow("toy").locator(".name").click();
   await page.waitForFunction(() => document.getElementById("run-title")?.textContent === "toy");
+  assert.deepEqual(errors, []);
+});
+
+test("an audio run shows spectrograms and plays the clips of the grid on show", async () => {
+  const tiny = ["--set", "model.generator.options.dim=2", "--set", "model.discriminator.options.dim=2", "--batch-size", "8"];
+  gantryOk("train", "--preset", "digits-wavegan", "--data-dir", tinySpokenDigits(), "--steps", "4", ...tiny, "--set", "log.sampleEvery=2", "--out", join(root, "audio"));
+  await page.waitForFunction(() => document.querySelector('#runs li[data-run="audio"]') !== null);
+  await runRow("audio").locator(".name").click();
+  await page.waitForFunction(() => document.getElementById("run-title")?.textContent === "audio");
+  await page.waitForFunction(() => !(document.getElementById("grid-audio") as HTMLAudioElement).hidden);
+  const src = await page.$eval("#grid-audio", (a) => (a as HTMLAudioElement).src);
+  assert.match(src, /\/samples\/(step|epoch)-\d+\.wav$/);
+  // The browser decoded it: one clip of 8,192 samples at 8 kHz and 0.2 s of silence per sample shown.
+  await page.waitForFunction(() => (document.getElementById("grid-audio") as HTMLAudioElement).readyState >= 1);
+  const seconds = await page.$eval("#grid-audio", (a) => (a as HTMLAudioElement).duration);
+  assert.ok(seconds > 1, `duration ${seconds} s`);
+  await runRow("cgan").locator(".name").click();
+  await page.waitForFunction(() => (document.getElementById("grid-audio") as HTMLAudioElement).hidden);
   assert.deepEqual(errors, []);
 });
 

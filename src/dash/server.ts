@@ -72,6 +72,7 @@ const contentTypes: Record<string, string> = {
   ".jsonl": "text/plain; charset=utf-8",
   ".csv": "text/csv; charset=utf-8",
   ".txt": "text/plain; charset=utf-8",
+  ".wav": "audio/wav",
 };
 
 /** Starts the server; resolves once it listens. */

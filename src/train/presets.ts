@@ -137,21 +137,26 @@ const text: Record<string, Preset> = {
   },
 };
 
+/**
+ * WaveGAN (Donahue et al. 2019) on spoken digits, sized for a CPU: d = 8, batch 32, and the
+ * non-saturating loss with lazy R1 (StyleGAN2's) at n_critic 1 in place of the paper's WGAN-GP at
+ * n_critic 5, which leaves a 30-minute CPU budget a few hundred G updates (docs/audio.md).
+ */
 const audio: Record<string, Preset> = {
   "digits-wavegan": {
     description:
-      "spoken digits 0-9 (gantry data spoken-digits), conditional WaveGAN (Donahue et al. 2019) at 8 kHz: 1-D transposed convolutions, phase shuffle, WGAN-GP",
+      "spoken digits 0-9 (gantry data spoken-digits) at 8 kHz, conditional WaveGAN (Donahue et al. 2019): 1-D transposed convolutions, phase shuffle, projection D; non-saturating + lazy R1, sized for a CPU",
     overrides: {
       data: { dataset: "spoken-digits", sampleRate: 8000, length: 8192 },
       model: {
         conditional: true,
         latentDim: 100,
-        generator: { name: "wavegan", options: { dim: 32 } },
-        discriminator: { name: "wavegan", options: { dim: 32 } },
+        generator: { name: "wavegan", options: { dim: 8 } },
+        discriminator: { name: "wavegan", options: { dim: 8 } },
       },
-      loss: { name: "wgan-gp" },
-      train: { nCritic: 5, lrG: 1e-4, lrD: 1e-4, betas: [0.5, 0.9], steps: 20000 },
-      log: { sampleEvery: 500 },
+      loss: { name: "r1", penaltyWeight: 1, penaltyEvery: 16 },
+      train: { nCritic: 1, lrG: 1e-3, lrD: 1e-3, betas: [0.5, 0.99], batchSize: 32, steps: 20000 },
+      log: { sampleEvery: 500, every: 50 },
     },
   },
 };

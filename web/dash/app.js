@@ -542,6 +542,11 @@ function showGrid() {
     return;
   }
   $("grid-img").src = gridUrl(primary, grid);
+  // Audio runs: the grid shows spectrograms; the clips themselves sit beside it as WAV.
+  const audio = $("grid-audio");
+  audio.hidden = !run.summary.config?.data?.sampleRate;
+  if (audio.hidden) audio.removeAttribute("src");
+  else audio.src = fileUrl(primary, `samples/${grid.name.replace(/\.png$/, ".wav")}`);
   $("grid-label").textContent = `${grid.step !== null ? `step ${grid.step}` : grid.name} (${Number($("grid-slider").value) + 1}/${run.grids.length})`;
   $("grid-label").dataset.name = grid.name;
   // The other runs' grids at the same step (their newest at or before it).
