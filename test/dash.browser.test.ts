@@ -118,7 +118,20 @@ test("two runs compare: overlaid curves, grids side by side, a config diff", asy
 
 test("an audio run shows spectrograms and plays the clips of the grid on show", async () => {
   const tiny = ["--set", "model.generator.options.dim=2", "--set", "model.discriminator.options.dim=2", "--batch-size", "8"];
-  gantryOk("train", "--preset", "digits-wavegan", "--data-dir", tinySpokenDigits(), "--steps", "4", ...tiny, "--set", "log.sampleEvery=2", "--out", join(root, "audio"));
+  gantryOk(
+    "train",
+    "--preset",
+    "digits-wavegan",
+    "--data-dir",
+    tinySpokenDigits(),
+    "--steps",
+    "4",
+    ...tiny,
+    "--set",
+    "log.sampleEvery=2",
+    "--out",
+    join(root, "audio"),
+  );
   await page.waitForFunction(() => document.querySelector('#runs li[data-run="audio"]') !== null);
   await runRow("audio").locator(".name").click();
   await page.waitForFunction(() => document.getElementById("run-title")?.textContent === "audio");

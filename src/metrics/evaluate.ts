@@ -38,8 +38,8 @@ export interface EvalReport extends Scores {
   labelAccuracy: number | null;
   /** InfoGAN: how well the categorical code's values match the classes (gantry eval adds it). */
   codeAgreement?: CodeAgreement;
-  /** Samples within RMS pixel distance 0.025 (on a 0..1 scale) of a training image. */
-  memorized: number;
+  /** Samples within RMS pixel distance 0.025 (on a 0..1 scale) of a training image; null for audio (quiet clips are all that close). */
+  memorized: number | null;
   floor: Scores & { classesCovered: number };
 }
 
@@ -177,7 +177,7 @@ export async function evaluate(
     classesCovered: modes.covered,
     collapsed: modes.collapsed,
     labelAccuracy,
-    memorized: memorizedFraction(images, real.trainImages),
+    memorized: audio ? null : memorizedFraction(images, real.trainImages),
     floor: real.floor,
   };
   for (const t of [features, logits, predicted]) t.dispose();
@@ -203,12 +203,12 @@ export function formatReport(r: EvalReport): string {
     `${r.count} samples of ${r.dataset}, scored with gantry's own classifier (${r.classifier});`,
     "FID and IS here are not comparable with Inception FID and IS.",
     "",
-    `${"metric".padEnd(34)}${"samples".padEnd(22)}real vs real (train vs test)`,
-    ...rows.map(([m, a, b]) => `${m.padEnd(34)}${a.padEnd(22)}${b}`),
+    `${"metric".padEnd(40)}${"samples".padEnd(22)}real vs real (train vs test)`,
+    ...rows.map(([m, a, b]) => `${m.padEnd(40)}${a.padEnd(22)}${b}`),
     "",
     `class histogram: ${r.modes.histogram.join(" ")}  (KL to data ${f(r.modes.klToData)})`,
     `mode collapse: ${r.collapsed ? `YES (class ${r.modes.dominant.label} at ${f(r.modes.dominant.ratio, 1)}x its share; ${r.classesCovered}/10 classes covered)` : "no"}`,
-    `memorized (RMS pixel distance < 0.025 from a training image): ${f(r.memorized * 100, 2)}%`,
+    ...(r.memorized === null ? [] : [`memorized (RMS pixel distance < 0.025 from a training image): ${f(r.memorized * 100, 2)}%`]),
   ];
   if (r.labelAccuracy !== null) lines.push(`label accuracy (classifier agrees with G's label): ${f(r.labelAccuracy * 100, 2)}%`);
   if (r.codeAgreement)
