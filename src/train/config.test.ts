@@ -73,12 +73,21 @@ test("choosing another model family or dataset replaces that object: no options 
 
 test("every dataset in the registry describes its shape, source and evaluation", () => {
   for (const [name, entry] of Object.entries(datasets)) {
-    const required = { folder: { dataDir: "/x" }, "text-file": { dataFile: "/x.txt" }, "folder-pair": { dataDir: "/a", targetDir: "/b" } }[name] ?? {};
+    const required =
+      { folder: { dataDir: "/x" }, "text-file": { dataFile: "/x.txt" }, "folder-pair": { dataDir: "/a", targetDir: "/b" }, "wav-folder": { dataDir: "/w" } }[
+        name
+      ] ?? {};
     const data = validate({ data: { dataset: name, ...required } }).data;
-    const { dataShape, numClasses, vocabulary, source } = dataShapeOf(data);
-    assert.ok(dataShape.length === 3 || dataShape.length === 1 || dataShape.length === 2, `${name}: images (C, H, W), text (V, L) or points (2)`);
-    assert.equal(dataShape.length === 2, vocabulary?.length === dataShape[0], `${name}: text, and only text, has a vocabulary of V characters`);
-    assert.equal(dataShape.length === 2, Boolean(datasetOf(name).corpus), `${name}: text datasets open their corpus for evaluation`);
+    const { dataShape, numClasses, vocabulary, source, sampleRate } = dataShapeOf(data);
+    assert.ok(dataShape.length === 3 || dataShape.length === 1 || dataShape.length === 2, `${name}: images (C, H, W), text (V, L), audio (1, L) or points (2)`);
+    const text = dataShape.length === 2 && !sampleRate;
+    assert.equal(text, vocabulary?.length === dataShape[0], `${name}: text, and only text, has a vocabulary of V characters`);
+    assert.equal(text, Boolean(datasetOf(name).corpus), `${name}: text datasets open their corpus for evaluation`);
+    assert.equal(
+      Boolean(sampleRate),
+      dataShape.length === 2 && dataShape[0] === 1 && Boolean(datasetOf(name).audio),
+      `${name}: audio, (1, L) at a rate, opens its splits`,
+    );
     assert.ok(numClasses >= 0);
     assert.ok(entry.description && entry.source, name);
     assert.ok(entry.classifier === null || entry.classifier === name, `${name}: its classifier is models/classifiers/${name}.safetensors`);
