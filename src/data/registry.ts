@@ -204,6 +204,14 @@ const wavFolderOptions = z.strictObject({
   ...audioOptions,
 });
 
+/** An audio dataset: its training split is what training opens. */
+function audioDataset<O extends z.ZodObject>(
+  entry: Omit<DatasetEntry<O>, "open" | "toy" | "audio">,
+  load: (o: z.output<O>, split: Split) => ImageDataset<Float32Array>,
+): DatasetEntry<O> {
+  return { ...entry, toy: null, audio: load, open: async (o) => ({ kind: "images", dataset: load(o, "train") }) };
+}
+
 function spokenDigitsFolder(dataDir: string | null): string {
   const dir = dataDir ?? spokenDigitsDir();
   if (!existsSync(dir)) throw new DataError(`no spoken digits at ${dir}: build them first with gantry data spoken-digits${dataDir ? ` --out ${dataDir}` : ""}`);
@@ -278,26 +286,26 @@ export const datasets = {
     ...textDataset("your own text file, one item per line, as character sequences", textFileOptions, (o) => fileSource(o.dataFile)),
     source: "data.dataFile (--data-file)",
   },
-  "spoken-digits": {
-    description: "spoken digits 0-9 (an SC09 stand-in): one-second clips espeak-ng synthesizes with many voices, speeds and pitches",
-    source: "built on your machine by gantry data spoken-digits (espeak-ng), or --data-dir",
-    options: spokenDigitsOptions,
-    shape: (o) => ({ dataShape: [1, o.length], numClasses: 10, sampleRate: o.sampleRate }),
-    classifier: "spoken-digits",
-    toy: null,
-    audio: (o, split) => loadAudioFolder(spokenDigitsFolder(o.dataDir), { ...o, split, name: "spoken digits" }),
-    open: async (o) => ({ kind: "images", dataset: loadAudioFolder(spokenDigitsFolder(o.dataDir), { ...o, split: "train", name: "spoken digits" }) }),
-  } satisfies DatasetEntry<typeof spokenDigitsOptions>,
-  "wav-folder": {
-    description: "your own folder of WAV files (any rate, resampled), classes from subfolders",
-    source: "data.dataDir (--data-dir)",
-    options: wavFolderOptions,
-    shape: (o) => ({ dataShape: [1, o.length], numClasses: existsSync(o.dataDir) ? listClips(o.dataDir).classNames.length : 0, sampleRate: o.sampleRate }),
-    classifier: null,
-    toy: null,
-    audio: (o, split) => loadAudioFolder(o.dataDir, { ...o, split }),
-    open: async (o) => ({ kind: "images", dataset: loadAudioFolder(o.dataDir, { ...o, split: "train" }) }),
-  } satisfies DatasetEntry<typeof wavFolderOptions>,
+  "spoken-digits": audioDataset(
+    {
+      description: "spoken digits 0-9 (an SC09 stand-in): one-second clips espeak-ng synthesizes with many voices, speeds and pitches",
+      source: "built on your machine by gantry data spoken-digits (espeak-ng), or --data-dir",
+      options: spokenDigitsOptions,
+      shape: (o) => ({ dataShape: [1, o.length], numClasses: 10, sampleRate: o.sampleRate }),
+      classifier: "spoken-digits",
+    },
+    (o, split) => loadAudioFolder(spokenDigitsFolder(o.dataDir), { ...o, split, name: "spoken digits" }),
+  ),
+  "wav-folder": audioDataset(
+    {
+      description: "your own folder of WAV files (any rate, resampled), classes from subfolders",
+      source: "data.dataDir (--data-dir)",
+      options: wavFolderOptions,
+      shape: (o) => ({ dataShape: [1, o.length], numClasses: existsSync(o.dataDir) ? listClips(o.dataDir).classNames.length : 0, sampleRate: o.sampleRate }),
+      classifier: null,
+    },
+    (o, split) => loadAudioFolder(o.dataDir, { ...o, split }),
+  ),
 } as const;
 
 export type DatasetName = keyof typeof datasets;

@@ -9,13 +9,12 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { type Tensor, crossEntropy, loadSafetensors, manualSeed, noGrad, saveSafetensors, tidy, cat } from "../engine/index.js";
 import { Module, Sequential, Conv2d, ReLU, Linear, Flatten, Dropout } from "../nn/index.js";
-import { maxPool2d } from "../engine/index.js";
+import { maxPool2d, tensor } from "../engine/index.js";
 import { Adam, LRScheduler } from "../optim/index.js";
 import { DataLoader, loadDataset, type ImageDataset } from "../data/index.js";
 import { datasetOf } from "../data/registry.js";
 import { fitLength, resample } from "../data/audio.js";
 import { stftMagnitude } from "../data/spectrogram.js";
-import { tensor } from "../engine/index.js";
 import { CheckpointError } from "../errors.js";
 import { parseWith } from "../util/schema.js";
 
