@@ -53,7 +53,7 @@ export function parseWav(bytes: Buffer, path: string): Wav {
 function decode(data: Buffer, f: { tag: number; channels: number; bits: number }, bad: (why: string) => DataError): Float32Array {
   const supported = (f.tag === 1 && [8, 16, 24, 32].includes(f.bits)) || (f.tag === 3 && [32, 64].includes(f.bits));
   if (!supported) {
-    const name = { 1: "PCM", 3: "IEEE float", 6: "A-law", 7: "mu-law", 2: "ADPCM", 0x11: "IMA ADPCM", 0x55: "MP3" }[f.tag] ?? `format tag ${f.tag}`;
+    const name = { 1: "PCM", 3: "IEEE float", 6: "A-law", 7: "mu-law", 2: "ADPCM", 17: "IMA ADPCM", 85: "MP3" }[f.tag] ?? `format tag ${f.tag}`;
     throw bad(`unsupported encoding ${name}, ${f.bits}-bit: expected PCM 8, 16, 24 or 32-bit, or 32 or 64-bit float (convert with: sox IN -b 16 OUT.wav)`);
   }
   if (f.channels < 1) throw bad("the fmt chunk says 0 channels");

@@ -44,6 +44,7 @@ const cases: Record<string, Case> = {
   gelu: { shapes: [[12]], fn: (x) => x.gelu() },
   sum: { shapes: [[3, 4]], fn: (x) => x.sum(1, true) },
   mean: { shapes: [[3, 4]], fn: (x) => x.mean(0) },
+  logsumexp: { shapes: [[3, 4]], fn: (x) => x.logsumexp(1) },
   var: { shapes: [[3, 4]], fn: (x) => x.var(1) },
   std: { shapes: [[3, 4]], fn: (x) => x.std() },
   max: { shapes: [[3, 4]], fn: (x) => x.max(1).values },

@@ -293,6 +293,10 @@ export class Tensor implements Owned, Disposable {
   sum(dim?: Dims, keepdim = false): Tensor {
     return dim === undefined ? wrap(op("aten::sum").call([this.handle])) : wrap(op("aten::sum.dim_IntList").call([this.handle, dim, keepdim]));
   }
+  /** log(sum(exp(x))) over `dim`, computed stably (as torch.logsumexp). */
+  logsumexp(dim: Dims, keepdim = false): Tensor {
+    return wrap(op("aten::logsumexp").call([this.handle, dim, keepdim]));
+  }
   mean(dim?: Dims, keepdim = false): Tensor {
     return dim === undefined ? wrap(op("aten::mean").call([this.handle])) : wrap(op("aten::mean.dim").call([this.handle, dim, keepdim]));
   }
