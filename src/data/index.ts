@@ -4,3 +4,4 @@ export { loadDataset, cacheDir, cacheFromNpmPackage, datasetSpecs, type ImageDat
 export { DataLoader, epochOrder, type Batch, type LoaderPosition } from "./loader.js";
 export { toyDistributions, sampleToy, type ToyDistribution } from "./toy.js";
 export { loadImageFolder, type ImageFolderOptions } from "./image-folder.js";
+export { balancedSubset } from "./subset.js";

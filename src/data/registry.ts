@@ -9,6 +9,7 @@ import { loadImageFolder } from "./image-folder.js";
 import { toyDistributions, type ToyDistribution } from "./toy.js";
 import { folderPair, mnistColour, mnistPairs, pairTransforms, type TranslationDataset } from "./translation.js";
 import { listClips, loadAudioFolder } from "./audio.js";
+import { balancedSubset } from "./subset.js";
 import { DataError } from "../errors.js";
 import { PAD, corpusDataset, fileSource, openTextCorpus, textSources, type TextCorpus, type TextSource } from "./text.js";
 
@@ -58,7 +59,19 @@ const dataDir = z
   .meta({ flag: "data-dir" });
 
 function idxDataset(name: "mnist" | "fashion-mnist", description: string, source: string): DatasetEntry {
-  const options = z.strictObject({ dataDir });
+  const options = z.strictObject({
+    dataDir,
+    subset: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe(
+        "train on only this many training images, the same number of each class, chosen by data.subsetSeed (few-label studies: gantry augment); null for all",
+      ),
+    subsetSeed: z.number().int().min(0).default(0).describe("which balanced subset data.subset takes"),
+  });
   return {
     description,
     source,
@@ -66,10 +79,11 @@ function idxDataset(name: "mnist" | "fashion-mnist", description: string, source
     shape: () => ({ dataShape: [1, 28, 28], numClasses: 10 }),
     classifier: name,
     toy: null,
-    open: async (o, log) => ({
-      kind: "images",
-      dataset: await loadDataset(name, { split: "train", dataDir: (o as z.output<typeof options>).dataDir ?? undefined, log }),
-    }),
+    open: async (o, log) => {
+      const { dataDir, subset, subsetSeed } = o as z.output<typeof options>;
+      const dataset = await loadDataset(name, { split: "train", dataDir: dataDir ?? undefined, log });
+      return { kind: "images", dataset: subset === null ? dataset : balancedSubset(dataset, subset, subsetSeed) };
+    },
   };
 }
 
