@@ -14,6 +14,7 @@ import { dash, animate } from "./dash.js";
 import { inpaintCommand } from "./inpaint.js";
 import { translateCommand } from "./translate.js";
 import { data } from "./data.js";
+import { augmentCommand } from "./augment.js";
 
 const commands: Record<string, Command> = {
   train,
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   data,
   export: exportCommand,
   inpaint: inpaintCommand,
+  augment: augmentCommand,
   translate: translateCommand,
   dash,
   animate,
