@@ -129,6 +129,8 @@ test("bad flags and values exit 2 with a message naming the field", () => {
     [["sample", "--out", "x.png"], /--run\/--generator\/--pretrained: give exactly one of --run RUN_DIR, --generator FILE and --pretrained NAME/],
     [["sample", "--generator", join(dir, "none.safetensors"), "--out", "x.png"], /no generator export there/],
     [["fly"], /unknown command 'fly'/],
+    [["augmnt"], /unknown command 'augmnt' \(did you mean 'augment'\?\)/],
+    [["data", "spoken-digit"], /unknown data subcommand 'spoken-digit' \(did you mean 'spoken-digits'\?\); usage: gantry data spoken-digits/],
   ];
   for (const [args, pattern] of cases) {
     const r = gantry(...args);

@@ -3,6 +3,7 @@
 // and exit 2; anything else is a bug: one line and exit 1. GANTRY_DEBUG=1 adds the stack.
 import { parseArgs } from "node:util";
 import { GanError, ConfigError, EnvironmentError } from "../errors.js";
+import { didYouMean } from "../util/schema.js";
 import type { Command, Options, Values } from "./command.js";
 import { train } from "./train.js";
 import { sample, interpolate } from "./sample.js";
@@ -64,9 +65,20 @@ export async function main(argv: string[]): Promise<number> {
   const subcommand = command?.subcommands?.includes(afterName[0]) ? afterName[0] : undefined;
   const rest = subcommand ? afterName.slice(1) : afterName;
   try {
-    if (!command) throw new ConfigError([{ path: "command", message: `unknown command '${name}': expected one of ${Object.keys(commands).join(", ")}` }]);
+    if (!command) {
+      const guess = didYouMean(name, Object.keys(commands));
+      throw new ConfigError([
+        {
+          path: "command",
+          message: `unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}: expected one of ${Object.keys(commands).join(", ")}`,
+        },
+      ]);
+    }
     if (command.subcommands && !subcommand && !rest.includes("--help") && !rest.includes("-h")) {
-      throw new ConfigError([{ path: "command", message: `usage: ${command.usage}` }]);
+      const given = rest[0] && !rest[0].startsWith("-") ? rest[0] : null;
+      const guess = given ? didYouMean(given, command.subcommands) : null;
+      const unknown = given ? `unknown ${name} subcommand '${given}'${guess ? ` (did you mean '${guess}'?)` : ""}; ` : "";
+      throw new ConfigError([{ path: "command", message: `${unknown}usage: ${command.usage}` }]);
     }
     if (rest.includes("--help") || rest.includes("-h")) {
       console.log(commandHelp(command));
