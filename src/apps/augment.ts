@@ -320,13 +320,13 @@ export interface SemiSupervisedOptions {
   /** Adam's rate for both nets, (0.5, 0.999), decayed linearly to 0 over the last half of training. */
   lr?: number;
   seed?: number;
-  /** Stop early after this many minutes (the schedule still assumes `epochs`). */
+  /** Stop early after this many minutes (the rate schedule still assumes `epochs`: choose them to fit). */
   timeLimitMinutes?: number;
   /** D's family: the paper's MLP with weight norm and Gaussian noise, or a small CNN; default mlp. */
   discriminator?: "mlp" | "cnn";
   /** Random shifts of up to this many pixels on the labelled and unlabelled batches; default 0. */
   shift?: number;
-  /** Called after every epoch (and at a time-limit stop) with its test accuracy, when `test` is given. */
+  /** Called after every full epoch, with the averaged D's test accuracy when `test` is given. */
   progress?: (epoch: number, message: string) => void;
   test?: { images: Tensor; labels: Tensor };
 }
@@ -360,7 +360,7 @@ export async function trainSemiSupervisedGan(
   // the noisy adversarial updates average out.
   const averaged = makeD();
   const average = EMA.of(D, averaged, 0.9999);
-  // Full rate for the first half, then linearly to 0 (as the paper's code decays it).
+  // Full rate for the first half, then linearly to 0 (the paper's CIFAR code decays so; its MNIST code keeps 3e-3 for 300 epochs).
   const rate = (step: number) => lr * Math.min(1, 2 * (1 - step / total));
   const deadline = timeLimitMinutes === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeLimitMinutes * 60_000;
   let epoch = 0;
