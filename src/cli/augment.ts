@@ -69,7 +69,8 @@ export const augmentCommand = defineCommand({
     "data-dir": { type: "string", description: "a folder holding the dataset's IDX files, as gantry train's --data-dir" },
     out: {
       type: "string",
-      description: "where results.jsonl and the gan method's GAN runs go; finished (method, seed) pairs there are not run again; default runs/augment-DATASET-LABELS",
+      description:
+        "where results.jsonl and the gan method's GAN runs go; finished (method, seed) pairs there are not run again; default runs/augment-DATASET-LABELS",
     },
     steps: { type: "string", description: "the classifier's Adam steps at batch 64 (real, gan, cas); default 2000" },
     "gan-preset": {
