@@ -282,7 +282,7 @@ test("a run's config.json holds only the fields that apply to its dataset and mo
   const dir = tmp();
   await train(dir, cfg(1));
   const saved = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-  assert.deepEqual(Object.keys(saved.data).sort(), ["dataDir", "dataset"]);
+  assert.deepEqual(Object.keys(saved.data).sort(), ["dataDir", "dataset", "subset", "subsetSeed"]);
   assert.deepEqual(Object.keys(saved.model.generator.options).sort(), ["batchNorm", "hidden", "output"]);
   assert.ok(readdirSync(dir).includes("config.json"));
 });
