@@ -14,7 +14,7 @@ import { type Tensor, cat, crossEntropy, manualSeed, maxPool2d, noGrad, ones, ra
 import { BatchNorm1d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, Module, ReLU, Sequential, Tanh, Unflatten } from "../nn/index.js";
 import { Adam, EMA, LRScheduler } from "../optim/index.js";
 import { DataLoader, type ImageDataset, balancedSubset, loadDataset } from "../data/index.js";
-import { FeatureClassifier, accuracy } from "../metrics/classifier.js";
+import { FeatureClassifier, accuracy, batchOf } from "../metrics/classifier.js";
 import { translate } from "../train/augment.js";
 import type { Generator, ModelShape } from "../models/index.js";
 import { createGan, sampleLatent } from "../train/gan.js";
@@ -527,9 +527,7 @@ export async function augmentStudy(method: AugmentMethod, options: AugmentStudyO
 
 /** A whole labelled split as one batch: images (N, C, H, W) in [-1, 1] and their labels (N), in the same order. */
 function wholeSplit(data: ImageDataset<Uint8Array | Float32Array>): { images: Tensor; labels: Tensor } {
-  const loader = new DataLoader(data, { batchSize: data.length, seed: 0 });
-  const { images, labels } = loader.next();
-  loader.dispose();
+  const { images, labels } = batchOf(data);
   if (!labels) throw new ConfigError([{ path: "data", message: `${data.name} has no labels` }]);
   return { images, labels };
 }

@@ -141,11 +141,17 @@ export function classifierInput(clips: Tensor, sampleRate: number): Tensor {
 
 /** Images of a dataset as one float tensor in [-1, 1], (N, 1, 28, 28); clips (N, 1, L) for audio. */
 export function imagesOf(data: ImageDataset<Uint8Array | Float32Array>, count = data.length): Tensor {
+  const { images, labels } = batchOf(data, count);
+  labels?.dispose();
+  return images;
+}
+
+/** `count` samples of a dataset as one batch, in the loader's seeded order: images and their labels (null if unlabelled), row for row. */
+export function batchOf(data: ImageDataset<Uint8Array | Float32Array>, count = data.length): { images: Tensor; labels: Tensor | null } {
   const loader = new DataLoader(data, { batchSize: count, seed: 0 });
   const { images, labels } = loader.next();
-  labels?.dispose();
   loader.dispose();
-  return images;
+  return { images, labels };
 }
 
 export function accuracy(model: FeatureClassifier, images: Tensor, labels: Tensor): number {
