@@ -126,7 +126,7 @@ const wganText = (dataset: "names" | "words", output: "softmax" | "gumbel"): Con
     discriminator: { name: "seq-resnet", options: { dim: 64, blocks: 2 } },
   },
   loss: { name: "wgan-gp" },
-  train: { nCritic: 5, lrG: 3e-4, lrD: 3e-4, betas: [0.5, 0.9], steps: 40000 },
+  train: { nCritic: 5, lrG: 1e-3, lrD: 1e-3, betas: [0.5, 0.9], steps: 40000 },
   log: { sampleEvery: 2000 },
 });
 
