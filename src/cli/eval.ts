@@ -6,7 +6,17 @@ import { type Tensor, manualSeed, tensor, tidy } from "../engine/index.js";
 import { readIdx } from "../data/idx.js";
 import { datasetNames, datasetOf } from "../data/registry.js";
 import { assertSamplesFit } from "../train/memory.js";
-import { categoricalAgreement, evaluate, evaluateText, formatReport, formatTextReport, toyModeStats, trainClassifier } from "../metrics/index.js";
+import {
+  categoricalAgreement,
+  evaluate,
+  evaluateFolder,
+  evaluateText,
+  formatFolderReport,
+  formatReport,
+  formatTextReport,
+  toyModeStats,
+  trainClassifier,
+} from "../metrics/index.js";
 import { decodeSequences } from "../data/text.js";
 import { ConfigError } from "../errors.js";
 import { labelsPath, generatorFromFlags, generatorOptions } from "./sample.js";
@@ -31,12 +41,15 @@ const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 export const evalCommand = defineCommand({
   summary:
     "score a generator: images with gantry's classifier (FID, KID, IS, precision/recall, density/coverage), toy modes, or text (n-gram JSD, memorized, novel)",
-  usage: "gantry eval --run RUN_DIR | --generator FILE | --pretrained NAME | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--count N] [--json]",
+  usage:
+    "gantry eval --run RUN_DIR | --generator FILE | --pretrained NAME | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--dataset folder --data-dir DIR] [--count N] [--json]",
   options: {
     ...generatorOptions,
     samples: { type: "string", description: "an IDX file of 28x28 uint8 images, gzipped or not" },
     labels: { type: "string", description: "with --samples: the labels G was given, for label accuracy" },
-    dataset: { type: "string", description: "with --samples: mnist (default) or fashion-mnist" },
+    dataset: { type: "string", description: "with --samples: mnist (default) or fashion-mnist; folder scores against --data-dir" },
+    "data-dir": { type: "string", description: "with --dataset folder: the image folder to score against (default: the run's own)" },
+    "encoder-steps": { type: "string", description: "with a folder: steps of the folder's feature network, trained once and cached; default 1500" },
     count: { type: "string", description: "samples to draw from a generator; default 10000" },
     seed: { type: "string", description: "random seed; default 0" },
     json: { type: "boolean", description: "print one JSON line instead of a table" },
@@ -76,6 +89,22 @@ export const evalCommand = defineCommand({
               `mode collapse: ${stats.collapsed ? "YES" : "no"}`,
             ].join("\n"),
       );
+      return;
+    }
+    if (dataset === "folder") {
+      if (!loaded) throw new ConfigError([{ path: "--samples", message: "a folder is scored from a generator: give --run, --generator or --pretrained" }]);
+      const [channels, imageSize, width] = loaded.shape.dataShape;
+      const dataDir = values["data-dir"] ?? (loaded.card.data as { dataDir?: unknown } | undefined)?.dataDir;
+      if (typeof dataDir !== "string")
+        throw new ConfigError([{ path: "--data-dir", message: "the folder of real images to score against is required (the run's config does not name one)" }]);
+      if ((channels !== 1 && channels !== 3) || imageSize !== width)
+        throw new ConfigError([
+          { path: "--dataset", message: `folder scoring needs square images of 1 or 3 channels; this generator makes (${loaded.shape.dataShape.join(", ")})` },
+        ]);
+      const drawn = loaded.sample(count);
+      const steps = numberFlag(values, "encoder-steps", { integer: true, min: 1 });
+      const report = await evaluateFolder(drawn.samples, { dataDir, imageSize, channels }, { recipe: { steps }, log: (m) => console.error(m) });
+      console.log(values.json ? JSON.stringify(report) : formatFolderReport(report));
       return;
     }
     if (!datasetOf(dataset).classifier)

@@ -106,11 +106,11 @@ const folderOptions = z.strictObject({
     .describe("the folder of PNG or JPEG images (classes from subfolders, if any)")
     .meta({ flag: "data-dir" }),
   imageSize: z
-    .union([z.literal(32), z.literal(64)])
+    .union([z.literal(32), z.literal(64)], { error: "must be 32 or 64 (pixels)" })
     .default(64)
     .describe("the square size images are resized and centre-cropped to, in pixels"),
   channels: z
-    .union([z.literal(1), z.literal(3)])
+    .union([z.literal(1), z.literal(3)], { error: "must be 1 (grayscale) or 3 (RGB)" })
     .default(3)
     .describe("3 for RGB, 1 for grayscale"),
 });

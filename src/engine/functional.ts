@@ -162,6 +162,25 @@ export function upsample(
     : wrap(op("aten::upsample_bilinear2d.vec").call([x.handle, size ?? null, alignCorners, scales]));
 }
 
+/**
+ * The sampling grid (N, H, W, 2) of a batch of 2x3 affine matrices `theta` (N, 2, 3) for an output
+ * of `size` (N, C, H, W), in normalized coordinates: torch.nn.functional.affine_grid.
+ */
+export function affineGrid(theta: Tensor, size: readonly number[], alignCorners = false): Tensor {
+  return wrap(op("aten::affine_grid_generator").call([theta.handle, size, alignCorners]));
+}
+/** Samples `x` (N, C, H, W) at `grid` (N, H', W', 2): torch.nn.functional.grid_sample. */
+export function gridSample(
+  x: Tensor,
+  grid: Tensor,
+  options: { mode?: "bilinear" | "nearest"; padding?: "zeros" | "border" | "reflection"; alignCorners?: boolean } = {},
+): Tensor {
+  const { mode = "bilinear", padding = "zeros", alignCorners = false } = options;
+  const modes = { bilinear: 0, nearest: 1 };
+  const paddings = { zeros: 0, border: 1, reflection: 2 };
+  return wrap(op("aten::grid_sampler").call([x.handle, grid.handle, modes[mode], paddings[padding], alignCorners]));
+}
+
 // --- losses ----------------------------------------------------------------------------------
 
 /** BCE on probabilities in (0, 1). */

@@ -37,6 +37,8 @@ export {
   maxPool2d,
   avgPool2d,
   upsample,
+  affineGrid,
+  gridSample,
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   mseLoss,

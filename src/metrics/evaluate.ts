@@ -6,10 +6,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, avgPool2d, cdist, keep, loadSafetensors, saveSafetensors, tensor, tidy, withSeed } from "../engine/index.js";
-import { cacheDir } from "../data/index.js";
+import { cacheDir, loadImageFolder } from "../data/index.js";
 import { loadClassifier, imagesOf, classifierPath, classifierData, classifierInput, type FeatureClassifier } from "./classifier.js";
 import { frechetDistance, inceptionScore, kernelInceptionDistance, kthNeighbourDistances, manifoldScores, meanCov } from "./scores.js";
 import { modeStats, type ModeStats } from "./modes.js";
+import { folderEncoder, type ContrastiveEncoder, type EncoderRecipe } from "./contrastive.js";
+import { ConfigError } from "../errors.js";
 
 export interface Scores {
   /** Fréchet distance on gantry's classifier features: "FID (MNIST classifier)", not Inception FID. */
@@ -55,7 +57,8 @@ interface RealData {
 
 const cache = new Map<string, RealData>();
 
-function scores(real: Tensor, realRadii: [Tensor, Tensor], fake: Tensor, fakeLogits: Tensor): Scores {
+/** Every score of `fake` features against `real` ones; the IS analogue needs the classifier's logits (NaN without). */
+function scores(real: Tensor, realRadii: [Tensor, Tensor], fake: Tensor, fakeLogits: Tensor | null): Scores {
   const [a, b] = [meanCov(real), meanCov(fake)];
   const fid = frechetDistance(a, b);
   for (const s of [a, b]) {
@@ -63,7 +66,7 @@ function scores(real: Tensor, realRadii: [Tensor, Tensor], fake: Tensor, fakeLog
     s.cov.dispose();
   }
   const kid = kernelInceptionDistance(real, fake);
-  const is = inceptionScore(fakeLogits);
+  const is = fakeLogits ? inceptionScore(fakeLogits) : { mean: Number.NaN, std: Number.NaN };
   return { fid, kid: kid.mean, kidStd: kid.std, is: is.mean, isStd: is.std, ...manifoldScores(real, fake, { kPR: 3, kDC: 5, realRadii }) };
 }
 
@@ -183,6 +186,124 @@ export async function evaluate(
   for (const t of [features, logits, predicted]) t.dispose();
   if (images !== samples) images.dispose();
   return report;
+}
+
+/** Where a folder run's images are: its config.data. */
+export interface FolderData {
+  dataDir: string;
+  imageSize: number;
+  channels: 1 | 3;
+}
+
+/** Scores that need no classes: what a folder of the user's own images gets. */
+export type FeatureScores = Omit<Scores, "is" | "isStd">;
+
+/** The scores of generated images against an image folder, on the folder's own self-supervised features. */
+export interface FolderReport extends FeatureScores {
+  dataset: "folder";
+  dataDir: string;
+  /** The cached feature network (SimCLR, trained on the folder). */
+  encoder: string;
+  count: number;
+  memorized: number;
+  /** Two disjoint halves of the folder against each other. */
+  floor: FeatureScores;
+  /** Images the floor compares, each half. */
+  floorCount: number;
+}
+
+interface RealFolder {
+  half: Tensor; // features of the first half of the folder's images
+  halfRadii: [Tensor, Tensor];
+  images: Tensor; // the images, for the memorization check
+  floor: FeatureScores;
+  floorCount: number;
+  encoder: ContrastiveEncoder;
+  encoderFile: string;
+}
+
+const folders = new Map<string, RealFolder>();
+const withoutIs = ({ is: _, isStd: __, ...rest }: Scores): FeatureScores => rest;
+
+/**
+ * The folder's real side: its feature network (trained once and cached), the features of up to
+ * 10,000 of its images and the floor, those against up to 10,000 others.
+ */
+async function realFolder(data: FolderData, recipe?: EncoderRecipe, log?: (m: string) => void): Promise<RealFolder> {
+  const key = JSON.stringify([data.dataDir, data.imageSize, data.channels, recipe?.steps]);
+  const known = folders.get(key);
+  if (known) return known;
+  const dataset = loadImageFolder(data.dataDir, { size: data.imageSize, channels: data.channels });
+  const { encoder, path } = await folderEncoder(data.dataDir, dataset, { recipe, log });
+  const images = keep(imagesOf(dataset, Math.min(dataset.length, 20_000)));
+  const n = Math.floor(images.shape[0] / 2);
+  if (n < 10) throw new ConfigError([{ path: "data.dataDir", message: `${data.dataDir} holds ${dataset.length} image(s); scoring needs at least 20` }]);
+  const half = keep(encoder.embed(images.narrow(0, 0, n)));
+  const other = encoder.embed(images.narrow(0, n, n));
+  const halfRadii = kthNeighbourDistances(half, [3, 5]).map(keep) as [Tensor, Tensor];
+  const floor = withoutIs(withSeed(0, () => scores(half, halfRadii, other, null)));
+  other.dispose();
+  const real = { half, halfRadii, images, floor, floorCount: n, encoder, encoderFile: path };
+  folders.set(key, real);
+  return real;
+}
+
+/**
+ * Every class-free score for generated images (N, C, S, S) in [-1, 1] against the image folder
+ * `data` describes (a folder run's config.data): FID, KID, precision/recall and density/coverage
+ * on the folder's own SimCLR features, the memorized share, and the floor beside them.
+ */
+export async function evaluateFolder(
+  samples: Tensor,
+  data: FolderData,
+  options: { recipe?: EncoderRecipe; log?: (message: string) => void } = {},
+): Promise<FolderReport> {
+  const real = await realFolder(data, options.recipe, options.log);
+  const expected = real.images.shape.slice(1);
+  if (samples.shape.slice(1).join() !== expected.join())
+    throw new ConfigError([
+      {
+        path: "data",
+        message: `samples of shape (${samples.shape.slice(1).join(", ")}) cannot be scored against ${data.dataDir}'s images (${expected.join(", ")})`,
+      },
+    ]);
+  const images = samples.to({ device: "cpu", dtype: "float32" });
+  const features = real.encoder.embed(images);
+  const report: FolderReport = {
+    dataset: "folder",
+    dataDir: data.dataDir,
+    encoder: real.encoderFile,
+    count: samples.shape[0],
+    ...withoutIs(withSeed(0, () => scores(real.half, real.halfRadii, features, null))),
+    memorized: memorizedFraction(images, real.images),
+    floor: real.floor,
+    floorCount: real.floorCount,
+  };
+  features.dispose();
+  if (images !== samples) images.dispose();
+  return report;
+}
+
+/** A folder report as a table, each score beside the floor. */
+export function formatFolderReport(r: FolderReport): string {
+  const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  const rows: [string, string, string][] = [
+    ["FID (the folder's SimCLR features)", f(r.fid), f(r.floor.fid)],
+    ["KID", `${f(r.kid, 4)} ± ${f(r.kidStd, 4)}`, `${f(r.floor.kid, 4)} ± ${f(r.floor.kidStd, 4)}`],
+    ["precision (k=3)", f(r.precision), f(r.floor.precision)],
+    ["recall (k=3)", f(r.recall), f(r.floor.recall)],
+    ["density (k=5)", f(r.density), f(r.floor.density)],
+    ["coverage (k=5)", f(r.coverage), f(r.floor.coverage)],
+  ];
+  return [
+    `${r.count} samples against the images of ${r.dataDir}, scored with a feature network gantry trained on that folder`,
+    `(SimCLR, no labels; ${r.encoder}). Not comparable with Inception FID, nor with other folders' scores.`,
+    "",
+    `${"metric".padEnd(40)}${"samples".padEnd(22)}real vs real (two halves of ${r.floorCount})`,
+    ...rows.map(([m, a, b]) => `${m.padEnd(40)}${a.padEnd(22)}${b}`),
+    "",
+    `memorized (RMS pixel distance < 0.025 from a folder image): ${f(r.memorized * 100, 2)}%`,
+  ].join("\n");
 }
 
 /** The report as a table: each score beside the real-versus-real floor. */

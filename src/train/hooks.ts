@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { StepStats, Trainer } from "./trainer.js";
 import { describeChange, getRngState, setRngState, ThreadGovernor, tidy } from "../engine/index.js";
 import type { Generator } from "../models/index.js";
-import { evaluate, textScores, toyModeStats } from "../metrics/index.js";
+import { evaluate, evaluateFolder, textScores, toyModeStats } from "../metrics/index.js";
 import { evaluateTranslation } from "../apps/translate.js";
 import { decodeSequences, type TextCorpus } from "../data/text.js";
 import { datasetOf } from "../data/registry.js";
@@ -198,6 +198,13 @@ export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record
       return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
     }
     const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+    if (config.data.dataset === "folder") {
+      // The user's own images: no classes, scored on the folder's self-supervised features (trained once, cached).
+      const r = await evaluateFolder(samples, config.data, { log: (m) => console.log(m) });
+      samples.dispose();
+      labels?.dispose();
+      return { scores: { fid: r.fid, kid: r.kid, precision: r.precision, recall: r.recall, coverage: r.coverage, memorized: r.memorized }, collapse: null };
+    }
     const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
     const report = await evaluate(samples, config.data.dataset, labels, audio);
     samples.dispose();
