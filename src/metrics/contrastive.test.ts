@@ -2,14 +2,14 @@
 // its closed form, training that learns, and gantry eval on a folder run through the real CLI.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as E from "../engine/index.js";
 import { loadDataset } from "../data/index.js";
 import { encodeGrid } from "../image/png.js";
 import { imagesOf } from "./classifier.js";
-import { contrastiveViews, ntXent, trainContrastiveEncoder, ContrastiveEncoder } from "./contrastive.js";
+import { contrastiveViews, encoderPath, ntXent, trainContrastiveEncoder, ContrastiveEncoder } from "./contrastive.js";
 import { gantry, gantryOk } from "../../test/helpers.js";
 
 test("contrastive views: same shape, inside [-1, 1], a different view on every draw, for grey and colour images", () => {
@@ -112,6 +112,20 @@ test("gantry eval scores a folder run on the folder's own features, trains them 
   assert.doesNotMatch(again.err, /training a feature network/, "the cached network is reused");
   assert.match(again.out, /FID \(the folder's SimCLR features\)/);
   assert.match(again.out, /real vs real \(two halves of 24\)/);
+  // Training's periodic evaluation takes the same path, with the default network length: give it
+  // the short network under that length's name, as if it had been trained, and read the scores back.
+  copyFileSync(report.encoder, encoderPath(folder, [1, 32, 32], 48));
+  const evalRun = join(root, "eval-run");
+  const tiny = ["--set", "data.imageSize=32", "--set", "data.channels=1", "--batch-size", "8", "--set", "log.evalCount=100"];
+  gantryOk("train", "--preset", "folder-dcgan", "--data-dir", folder, ...tiny, "--steps", "2", "--set", "log.evalEvery=2", "--out", evalRun);
+  const evals = readFileSync(join(evalRun, "stats.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.eval);
+  assert.equal(evals.length, 1);
+  assert.equal(typeof evals[0].eval.fid, "number");
+  assert.ok(evals[0].eval.fid > 0);
   // Another folder to score against must hold images of the generator's shape.
   const bad = gantry("eval", "--run", run, "--count", "40", "--dataset", "folder", "--data-dir", join(root, "nowhere"));
   assert.equal(bad.code, 2);
