@@ -29,6 +29,8 @@ export interface InpaintEvaluation {
   count: number;
   steps: number;
   restarts: number;
+  /** Random z screened per image for the starts. */
+  candidates: number;
   scores: InpaintScore[];
   /** (gantry - masked) / (original - masked) accuracy. */
   recovered: number;
@@ -103,6 +105,7 @@ export async function evaluateInpainting(
     count?: number;
     steps?: number;
     restarts?: number;
+    candidates?: number;
     seed?: number;
     window?: number;
     lambda?: number;
@@ -110,7 +113,7 @@ export async function evaluateInpainting(
   },
 ): Promise<InpaintEvaluation> {
   const dataset = options.dataset ?? pair.config.data.dataset;
-  const { mask: kind = "center", count = 1000, steps = 200, restarts = 2, seed = 0, log = () => {} } = options;
+  const { mask: kind = "center", count = 1000, steps = 100, restarts = 2, candidates = 64, seed = 0, log = () => {} } = options;
   if (pair.shape.numClasses)
     throw new ConfigError([{ path: "--evaluate", message: "needs an unconditional generator: a conditional one would be told each test image's class" }]);
   const test = await loadDataset(dataset, { split: "test" });
@@ -139,6 +142,7 @@ export async function evaluateInpainting(
     const result = inpaint(pair.G, pair.D, images.narrow(0, start, k), mask.narrow(0, start, k), {
       steps,
       restarts,
+      candidates,
       seed: seed + start,
       window: options.window,
       lambda: options.lambda,
@@ -153,5 +157,5 @@ export async function evaluateInpainting(
   const acc = Object.fromEntries(scores.map((s) => [s.method, s.accuracy]));
   const recovered = (acc.gantry - acc.masked) / Math.max(1e-9, acc.original - acc.masked);
   for (const t of [images, labels, mask, train]) t.dispose();
-  return { dataset, mask: kind, count: n, steps, restarts, scores, recovered, seconds: (Date.now() - started) / 1000 };
+  return { dataset, mask: kind, count: n, steps, restarts, candidates, scores, recovered, seconds: (Date.now() - started) / 1000 };
 }

@@ -77,6 +77,10 @@ test("inpainting lowers the context loss, keeps the known pixels, and says what 
     assert.ok(mean(r.contextAfter) < 0.5 * mean(r.contextBefore), `context loss ${mean(r.contextBefore)} -> ${mean(r.contextAfter)}`);
     assert.equal(r.completed.sub(images).mul(mask).abs().max().item(), 0);
     assert.deepEqual(r.z.shape, [4, 100]);
+    // Screening 64 draws per image starts the search where G already fits the known pixels better.
+    const plain = inpaint(G, D, images, mask, { steps: 1, restarts: 2, seed: 3 });
+    const screened = inpaint(G, D, images, mask, { steps: 1, restarts: 2, seed: 3, candidates: 64 });
+    assert.ok(mean(screened.contextBefore) < 0.8 * mean(plain.contextBefore), `start ${mean(plain.contextBefore)} vs screened ${mean(screened.contextBefore)}`);
     assert.throws(
       () => inpaint(G, D, randn([4, 1, 32, 32]), mask),
       (e: Error) => e instanceof ShapeError && /\[4, 1, 32, 32\].*\[N, 1, 28, 28\]/.test(e.message),

@@ -10,7 +10,7 @@
 // best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
 // result has G(z)'s gradients and meets the known pixels at the border without a seam, and the
 // known pixels are kept exactly.
-import { type Tensor, avgPool2d, conv2d, keep, noGrad, pad, rand, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
+import { type Tensor, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
 import { ShapeError, ConfigError } from "../errors.js";
@@ -112,6 +112,12 @@ export interface InpaintOptions {
   steps?: number;
   /** Random starts per image; the best is kept. Default 4. */
   restarts?: number;
+  /**
+   * Random z drawn per image before the search, of which the `restarts` with the lowest context
+   * loss are where Adam starts (one forward pass, no gradients); default 1, which starts from
+   * plain random draws.
+   */
+  candidates?: number;
   /** Adam's learning rate on z; default 0.03. */
   lr?: number;
   /** Weight of the prior loss log(1 - D(G(z))); default 0.003 (Yeh et al.); 0 leaves D out. */
@@ -137,6 +143,55 @@ export interface InpaintResult {
   /** The weighted context loss per image at the first step (from the best start) and at the end. */
   contextBefore: number[];
   contextAfter: number[];
+}
+
+/**
+ * n x r starting codes, rows grouped by image: for each image, the r of `candidates` random draws
+ * whose G(z) best fits its known pixels (weighted context L1), found by forward passes alone.
+ */
+function startingPoints(
+  G: Generator,
+  images: Tensor,
+  repeatedWeights: Tensor,
+  repeatedLabels: Tensor | undefined,
+  n: number,
+  r: number,
+  candidates: number,
+  latentDim: number,
+): Tensor {
+  if (candidates <= r) return randn([n * r, latentDim]);
+  const draws = randn([n, candidates, latentDim]);
+  const weights = repeatedWeights
+    .reshape(n, r, ...images.shape.slice(1))
+    .narrow(1, 0, 1)
+    .squeeze(1);
+  const labelsOf = repeatedLabels?.reshape(n, r).narrow(1, 0, 1).squeeze(1);
+  const losses: Tensor[] = [];
+  const chunk = Math.max(1, Math.floor(4096 / n));
+  noGrad(() => {
+    for (let k = 0; k < candidates; k += chunk) {
+      const m = Math.min(chunk, candidates - k);
+      losses.push(
+        tidy(() => {
+          const z = draws.narrow(1, k, m).reshape(n * m, latentDim);
+          const y = labelsOf
+            ?.unsqueeze(1)
+            .expand(n, m)
+            .reshape(n * m);
+          const g = G.forward(z, y).reshape(n, m, ...images.shape.slice(1));
+          return weights
+            .unsqueeze(1)
+            .mul(g.sub(images.unsqueeze(1)).abs())
+            .flatten(2)
+            .sum(2); // (n, m)
+        }),
+      );
+    }
+  });
+  const best = cat(losses, 1).topk(r, 1, false).indices; // (n, r), lowest first
+  const picked = draws.gather(1, best.unsqueeze(2).expand(n, r, latentDim)).reshape(n * r, latentDim);
+  for (const l of losses) l.dispose();
+  return picked;
 }
 
 /** Fills the holes of `images` (n, C, H, W in [-1, 1]) where `mask` (n or 1, 1, H, W) is 0, with G. */
@@ -172,7 +227,7 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
         const given = typeof options.labels === "number" ? zeros([n], { dtype: "int64" }).add(options.labels) : (options.labels as Tensor);
         labels = repeatRows(given.to({ dtype: "int64" }));
       }
-      const z = keep(withSeed(seed, () => randn([n * r, latentDim])).requiresGrad_());
+      const z = keep(withSeed(seed, () => startingPoints(G, images, weights, labels, n, r, options.candidates ?? 1, latentDim)).requiresGrad_());
       const opt = new Adam([z], { lr, betas: [0.9, 0.999] });
       const losses = (g: Tensor) => {
         const context = weights.mul(g.sub(y).abs()).flatten(1).sum(1);

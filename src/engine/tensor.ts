@@ -323,6 +323,11 @@ export class Tensor implements Owned, Disposable {
     const [values, indices] = wrapAll(op("aten::min.dim").call([this.handle, dim, keepdim]));
     return { values, indices };
   }
+  /** The k largest (or, with largest false, smallest) along dim, sorted, with their indices. */
+  topk(k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } {
+    const [values, indices] = wrapAll(op("aten::topk").call([this.handle, k, dim, largest, true]));
+    return { values, indices };
+  }
   argmax(dim?: number, keepdim = false): Tensor {
     return wrap(op("aten::argmax").call([this.handle, dim ?? null, keepdim]));
   }
