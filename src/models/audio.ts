@@ -4,7 +4,8 @@
 // with strided convolutions of kernel 25, LeakyReLU(0.2) and phase shuffle (each layer's output
 // shifted by a random -n..n samples, reflect-padded, so D cannot judge by the periodic artifacts of
 // transposed convolutions). The conditional variant feeds G the one-hot label beside z, and D
-// reads the label by projection (Miyato & Koyama 2018): D(x, y) = w . h + embed(y) . h.
+// reads the label by projection (Miyato & Koyama 2018): D(x, y) = w . h + embed(y) . h, or, with
+// auxClassifier, predicts it from the same features (AC-GAN, Odena et al. 2017).
 import { z } from "zod";
 import { type Tensor, drawBatch, oneHot, pad, rand, stack } from "../engine/index.js";
 import { Linear, Conv1d, ConvTranspose1d } from "../nn/index.js";
@@ -97,6 +98,7 @@ export const waveganDiscriminatorOptions = z.strictObject({
   layers,
   kernel,
   phaseShuffle: z.int().min(0).max(16).default(2).describe("phase shuffle's largest shift n, in samples (the paper: 2); 0 for none"),
+  auxClassifier: z.boolean().default(false).describe("predict the class (AC-GAN) instead of reading it by projection; needs model.conditional"),
 });
 export type WaveganDiscriminatorOptions = z.input<typeof waveganDiscriminatorOptions>;
 
@@ -108,13 +110,13 @@ export class WaveganDiscriminator extends Discriminator {
   readonly #shuffle: number;
   constructor(shape: ModelShape, options: WaveganDiscriminatorOptions = {}) {
     const o = parseWith(waveganDiscriminatorOptions, options, "model.discriminator.options");
-    super(shape, false);
+    super(shape, o.auxClassifier);
     const { start } = audioShape(shape, "model.discriminator.name", o.layers);
     const w = widths(o.dim, o.layers).reverse(); // d ... 16d
     const padding = Math.floor((o.kernel - 4) / 2) + 1;
     this.downs = Array.from({ length: o.layers }, (_, i) => this.child(`down${i}`, new Conv1d(i === 0 ? 1 : w[i], w[i + 1], o.kernel, { stride: 4, padding })));
     const features = w[o.layers] * start;
-    this.head = this.child("head", new Linear(features, 1));
+    this.head = this.child("head", new Linear(features, 1 + this.auxClasses));
     this.embed = this.takesLabels ? this.child("embed", new Linear(shape.numClasses, features, { bias: false })) : null;
     this.#shuffle = o.phaseShuffle;
   }
@@ -127,6 +129,6 @@ export class WaveganDiscriminator extends Discriminator {
     const flat = h.flatten(1);
     const out = this.head.forward(flat);
     if (!this.embed || !labels) return out; // (B, 1)
-    return out.add(this.embed.forward(labelVector(labels, this.shape.numClasses)).mul(flat).sum([1], true));
+    return out.add(this.embed.forward(labelVector(labels, this.shape.numClasses)).mul(flat).sum([1], true)); // (B, 1 + auxClasses)
   }
 }

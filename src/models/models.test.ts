@@ -44,7 +44,7 @@ const discriminatorCases: Record<string, { shapes: number[][]; options: Record<s
   mlp: { shapes: shapes.mlp, options: [{}, { spectralNorm: true }], aux: true },
   dcgan: { shapes: shapes.dcgan, options: [{}, { norm: "layer" }, { norm: "none", spectralNorm: true }], aux: true },
   "seq-resnet": { shapes: shapes["seq-resnet"], options: [{}, { dim: 16, blocks: 2 }], aux: false },
-  wavegan: { shapes: shapes.wavegan, options: [{ dim: 4 }, { dim: 2, phaseShuffle: 0, kernel: 8 }], aux: false },
+  wavegan: { shapes: shapes.wavegan, options: [{ dim: 4 }, { dim: 2, phaseShuffle: 0, kernel: 8 }], aux: true },
   autoencoder: { shapes: [[1, 28, 28], [2], [3, 32, 32], [3, 64, 64]], options: [{}, { energy: "l2", code: 8 }], aux: false },
   patch: {
     shapes: [

@@ -86,7 +86,7 @@ export const discriminators = {
     build: (shape, o) => new SeqResnetDiscriminator(shape, o),
   },
   wavegan: {
-    description: "for audio: WaveGAN's strided 1-D convolutions with phase shuffle; conditional by projection",
+    description: "for audio: WaveGAN's strided 1-D convolutions with phase shuffle; conditional by projection (or with auxClassifier, AC-GAN's class head)",
     options: waveganDiscriminatorOptions,
     build: (shape, o) => new WaveganDiscriminator(shape, o),
   },
