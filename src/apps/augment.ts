@@ -505,7 +505,7 @@ export async function augmentStudy(method: AugmentMethod, options: AugmentStudyO
       testAccuracy = accuracy(model, testImages, testLabels);
       detail = `${ganPreset} trained ${ganSteps} steps on the ${labels} images; CNN ${classifierSteps} steps, ${Math.round(fraction * 100)}% of each batch generated`;
     } else {
-      const { sslEpochs = 11, sslMinutes, sslDiscriminator = "mlp" } = options;
+      const { sslEpochs = 25, sslMinutes, sslDiscriminator = "mlp" } = options;
       const { D, epochs } = await trainSemiSupervisedGan(labelled, train, {
         epochs: sslEpochs,
         seed,

@@ -79,7 +79,10 @@ export const augmentCommand = defineCommand({
     },
     "gan-steps": { type: "string", description: "gan: its D steps; default 5000" },
     fraction: { type: "string", description: "gan: the share of each classifier batch that is generated; default 0.5" },
-    "ssl-epochs": { type: "string", description: "ssl: passes over the unlabelled training set; default 11 (about 27 minutes on one core)" },
+    "ssl-epochs": {
+      type: "string",
+      description: "ssl: passes over the unlabelled training set; default 25 (about 21 minutes on one core of an AMD EPYC beside another job)",
+    },
     "time-limit": { type: "string", description: "ssl: stop its training after this many minutes" },
     "ssl-d": { type: "string", description: "ssl: D's family, mlp (the paper's, weight norm and Gaussian noise) or cnn; default mlp" },
     cas: {

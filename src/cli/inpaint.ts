@@ -99,7 +99,7 @@ export const inpaintCommand = defineCommand({
     const mask = readMask(values.mask ?? "center", n, h, w, seed);
     const started = Date.now();
     console.log(
-      `inpainting ${n} image${n === 1 ? "" : "s"} (${steps} steps, ${restarts} start${restarts === 1 ? "" : "s"} each, the best of ${candidates} draws)`,
+      `inpainting ${n} image${n === 1 ? "" : "s"} (${steps} steps, ${restarts} start${restarts === 1 ? "" : "s"} each${candidates > 1 ? `, the best of ${candidates} draws` : ""})`,
     );
     const result = inpaint(G, D, input.images, mask, {
       steps,
@@ -151,7 +151,7 @@ async function evaluateCommand(values: Record<string, string | boolean | undefin
     return;
   }
   console.log(
-    `\n${result.dataset}, ${result.count} test images, mask ${result.mask}, ${result.steps} steps x ${result.restarts} starts (the best of ${result.candidates} draws), ${result.seconds.toFixed(0)} s`,
+    `\n${result.dataset}, ${result.count} test images, mask ${result.mask}, ${result.steps} steps x ${result.restarts} starts${result.candidates > 1 ? ` (the best of ${result.candidates} draws)` : ""}, ${result.seconds.toFixed(0)} s`,
   );
   console.log("method     hole L1   hole PSNR   classifier accuracy");
   for (const s of result.scores) {
