@@ -10,7 +10,7 @@ import { loadDataset } from "../data/index.js";
 import { encodeGrid } from "../image/png.js";
 import { imagesOf } from "./classifier.js";
 import { contrastiveViews, encoderPath, ntXent, trainContrastiveEncoder, ContrastiveEncoder } from "./contrastive.js";
-import { gantry, gantryOk } from "../../test/helpers.js";
+import { gantry, gantryOk, tinyFolder } from "../../test/helpers.js";
 
 test("contrastive views: same shape, inside [-1, 1], a different view on every draw, for grey and colour images", () => {
   E.tidy(() => {
@@ -130,6 +130,9 @@ test("gantry eval scores a folder run on the folder's own features, trains them 
   const bad = gantry("eval", "--run", run, "--count", "40", "--dataset", "folder", "--data-dir", join(root, "nowhere"));
   assert.equal(bad.code, 2);
   assert.match(bad.err, /nowhere: not a folder of images/);
+  const few = gantry("eval", "--run", run, "--count", "40", "--dataset", "folder", "--data-dir", tinyFolder());
+  assert.equal(few.code, 2);
+  assert.match(few.err, /holds 8 image\(s\); scoring needs at least 20/);
   if (cacheBefore === undefined) delete process.env.GANTRY_CACHE_DIR;
   else process.env.GANTRY_CACHE_DIR = cacheBefore;
 });

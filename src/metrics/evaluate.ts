@@ -234,10 +234,11 @@ async function realFolder(data: FolderData, recipe?: EncoderRecipe, log?: (m: st
   const known = folders.get(key);
   if (known) return known;
   const dataset = loadImageFolder(data.dataDir, { size: data.imageSize, channels: data.channels });
+  if (dataset.length < 20)
+    throw new ConfigError([{ path: "data.dataDir", message: `${data.dataDir} holds ${dataset.length} image(s); scoring needs at least 20` }]);
   const { encoder, path } = await folderEncoder(data.dataDir, dataset, { recipe, log });
   const images = keep(imagesOf(dataset, Math.min(dataset.length, 20_000)));
   const n = Math.floor(images.shape[0] / 2);
-  if (n < 10) throw new ConfigError([{ path: "data.dataDir", message: `${data.dataDir} holds ${dataset.length} image(s); scoring needs at least 20` }]);
   const half = keep(encoder.embed(images.narrow(0, 0, n)));
   const other = encoder.embed(images.narrow(0, n, n));
   const halfRadii = kthNeighbourDistances(half, [3, 5]).map(keep) as [Tensor, Tensor];
