@@ -40,7 +40,7 @@ const scored = () => datasetNames.filter((n) => datasetOf(n).classifier);
 
 export const evalCommand = defineCommand({
   summary:
-    "score a generator: images with gantry's classifier (FID, KID, IS, precision/recall, density/coverage), toy modes, or text (n-gram JSD, memorized, novel)",
+    "score a generator: images with gantry's classifier (FID, KID, IS, precision/recall, density/coverage), a folder run on features learned from its folder, toy modes, or text (n-gram JSD, memorized, novel)",
   usage:
     "gantry eval --run RUN_DIR | --generator FILE | --pretrained NAME | --samples IMAGES.idx[.gz] [--labels LABELS.idx] [--dataset folder --data-dir DIR] [--count N] [--json]",
   options: {
