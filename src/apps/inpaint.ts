@@ -147,25 +147,13 @@ export interface InpaintResult {
 
 /**
  * n x r starting codes, rows grouped by image: for each image, the r of `candidates` random draws
- * whose G(z) best fits its known pixels (weighted context L1), found by forward passes alone.
+ * whose G(z) best fits its known pixels (weighted context L1, with each image's `weights` and
+ * label), found by forward passes alone.
  */
-function startingPoints(
-  G: Generator,
-  images: Tensor,
-  repeatedWeights: Tensor,
-  repeatedLabels: Tensor | undefined,
-  n: number,
-  r: number,
-  candidates: number,
-  latentDim: number,
-): Tensor {
+function startingPoints(G: Generator, images: Tensor, weights: Tensor, labelsOf: Tensor | undefined, r: number, candidates: number, latentDim: number): Tensor {
+  const n = images.shape[0];
   if (candidates <= r) return randn([n * r, latentDim]);
   const draws = randn([n, candidates, latentDim]);
-  const weights = repeatedWeights
-    .reshape(n, r, ...images.shape.slice(1))
-    .narrow(1, 0, 1)
-    .squeeze(1);
-  const labelsOf = repeatedLabels?.reshape(n, r).narrow(1, 0, 1).squeeze(1);
   const losses: Tensor[] = [];
   const chunk = Math.max(1, Math.floor(4096 / n));
   noGrad(() => {
@@ -221,13 +209,15 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
           .reshape(t.shape[0] * r, ...t.shape.slice(1));
       const fullMask = mask.shape[0] === n ? mask : mask.expand(n, ...mask.shape.slice(1));
       const y = repeatRows(images);
-      const weights = repeatRows(contextWeights(fullMask.to({ dtype: "float32" }), window).expand(n, ...dims));
-      let labels: Tensor | undefined;
+      const imageWeights = contextWeights(fullMask.to({ dtype: "float32" }), window).expand(n, ...dims);
+      const weights = repeatRows(imageWeights);
+      let imageLabels: Tensor | undefined;
       if (numClasses) {
         const given = typeof options.labels === "number" ? zeros([n], { dtype: "int64" }).add(options.labels) : (options.labels as Tensor);
-        labels = repeatRows(given.to({ dtype: "int64" }));
+        imageLabels = given.to({ dtype: "int64" });
       }
-      const z = keep(withSeed(seed, () => startingPoints(G, images, weights, labels, n, r, options.candidates ?? 1, latentDim)).requiresGrad_());
+      const labels = imageLabels && repeatRows(imageLabels);
+      const z = keep(withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, r, options.candidates ?? 1, latentDim)).requiresGrad_());
       const opt = new Adam([z], { lr, betas: [0.9, 0.999] });
       const losses = (g: Tensor) => {
         const context = weights.mul(g.sub(y).abs()).flatten(1).sum(1);
