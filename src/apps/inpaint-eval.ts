@@ -9,7 +9,6 @@
 import { type Tensor, cat, keep, tensor, tidy } from "../engine/index.js";
 import { loadDataset, type ImageDataset } from "../data/datasets.js";
 import { accuracy, imagesOf, loadClassifier } from "../metrics/classifier.js";
-import { ConfigError } from "../errors.js";
 import type { TrainedPair } from "../train/pretrained.js";
 import { inpaint, makeMask, type MaskKind } from "./inpaint.js";
 
@@ -114,8 +113,6 @@ export async function evaluateInpainting(
 ): Promise<InpaintEvaluation> {
   const dataset = options.dataset ?? pair.config.data.dataset;
   const { mask: kind = "center", count = 1000, steps = 100, restarts = 2, candidates = 64, seed = 0, log = () => {} } = options;
-  if (pair.shape.numClasses)
-    throw new ConfigError([{ path: "--evaluate", message: "needs an unconditional generator: a conditional one would be told each test image's class" }]);
   const test = await loadDataset(dataset, { split: "test" });
   const trainSet = await loadDataset(dataset, { split: "train" });
   const { model } = loadClassifier(dataset);

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { PNG } from "pngjs";
 import { contextWeights, inpaint, makeMask, poissonBlend } from "./inpaint.js";
 import { createGan, Trainer, loadTrainedPair } from "../train/index.js";
-import { noGrad, randn, tensor, tidy } from "../engine/index.js";
+import { noGrad, randn, tidy, zeros } from "../engine/index.js";
 import { writeIdx, readIdx } from "../data/idx.js";
-import { ConfigError, ShapeError } from "../errors.js";
+import { ShapeError } from "../errors.js";
 import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gantry-inpaint-"));
@@ -91,11 +91,24 @@ test("inpainting lowers the context loss, keeps the known pixels, and says what 
     );
     assert.throws(() => inpaint(G, D, images, makeMask("left", 3, 28, 28)), ShapeError);
   });
-  const conditional = createGan({ preset: "mnist-cgan" });
-  assert.throws(
-    () => inpaint(conditional.G, conditional.D, tensor(new Float32Array(784), { shape: [1, 1, 28, 28] }), makeMask("left", 1, 28, 28)),
-    ConfigError,
-  );
+});
+
+test("a conditional generator inpaints with the classes given, or searches them with z", () => {
+  const { G, D } = createGan({ preset: "mnist-cgan" });
+  G.eval();
+  tidy(() => {
+    const images = noGrad(() => G.forward(randn([6, 100]), zeros([6], { dtype: "int64" }).add(7)));
+    const mask = makeMask("center", 6, 28, 28);
+    const given = inpaint(G, D, images, mask, { steps: 1, restarts: 1, labels: 7 });
+    assert.deepEqual(given.labels?.toArray(), [7, 7, 7, 7, 7, 7]);
+    const plain = inpaint(G, D, images, mask, { steps: 1, restarts: 1, seed: 2 });
+    const searched = inpaint(G, D, images, mask, { steps: 1, restarts: 2, candidates: 256, seed: 2 });
+    for (const r of [plain, searched]) {
+      assert.deepEqual(r.labels?.shape, [6]);
+      assert.ok(r.labels?.toArray().every((k) => Number.isInteger(k) && k >= 0 && k < 10));
+    }
+    assert.ok(mean(searched.contextBefore) < mean(plain.contextBefore), `plain ${mean(plain.contextBefore)}, searched ${mean(searched.contextBefore)}`);
+  });
 });
 
 test("gantry inpaint on an IDX file and on a folder of PNGs writes the grid and the images in their format", async () => {

@@ -10,10 +10,10 @@
 // best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
 // result has G(z)'s gradients and meets the known pixels at the border without a seam, and the
 // known pixels are kept exactly.
-import { type Tensor, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
+import { type Tensor, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
-import { ShapeError, ConfigError } from "../errors.js";
+import { ShapeError } from "../errors.js";
 
 export const maskKinds = ["center", "left", "right", "top", "bottom", "random", "noise"] as const;
 export type MaskKind = (typeof maskKinds)[number];
@@ -126,7 +126,10 @@ export interface InpaintOptions {
   window?: number;
   /** How G(z) fills the hole: poisson (default), or paste (G(z) in the hole as it is). */
   blend?: "poisson" | "paste";
-  /** For conditional generators: the class of each image (n), or one for all. */
+  /**
+   * For conditional generators: the class of each image (n), or one for all. Without it the class
+   * is searched with z: each candidate draw takes a random class, and the best fits keep theirs.
+   */
   labels?: Tensor | number;
   seed?: number;
   /** Called every 50 steps with the mean loss. */
@@ -140,6 +143,8 @@ export interface InpaintResult {
   generated: Tensor;
   /** The best z per image (n, latentDim). */
   z: Tensor;
+  /** A conditional G's class for each image (n, int64): as given, or the one the search found. */
+  labels?: Tensor;
   /** The weighted context loss per image at the first step (from the best start) and at the end. */
   contextBefore: number[];
   contextAfter: number[];
@@ -147,13 +152,30 @@ export interface InpaintResult {
 
 /**
  * n x r starting codes, rows grouped by image: for each image, the r of `candidates` random draws
- * whose G(z) best fits its known pixels (weighted context L1, with each image's `weights` and
- * label), found by forward passes alone.
+ * whose G(z) best fits its known pixels (weighted context L1, with each image's `weights`), found
+ * by forward passes alone. A conditional G takes each image's label from `labelsOf`; without
+ * them (`searchClasses` > 0) every draw takes a random class too, and the picked classes come back.
  */
-function startingPoints(G: Generator, images: Tensor, weights: Tensor, labelsOf: Tensor | undefined, r: number, candidates: number, latentDim: number): Tensor {
+function startingPoints(
+  G: Generator,
+  images: Tensor,
+  weights: Tensor,
+  labelsOf: Tensor | undefined,
+  searchClasses: number,
+  r: number,
+  candidates: number,
+  latentDim: number,
+): { z: Tensor; labels?: Tensor } {
   const n = images.shape[0];
-  if (candidates <= r) return randn([n * r, latentDim]);
-  const draws = randn([n, candidates, latentDim]);
+  const drawsOf = (m: number) => ({
+    z: randn([n, m, latentDim]),
+    labels: searchClasses ? randint(0, searchClasses, [n, m], { dtype: "int64" }) : labelsOf?.unsqueeze(1).expand(n, m),
+  });
+  if (candidates <= r) {
+    const d = drawsOf(r);
+    return { z: d.z.reshape(n * r, latentDim), labels: searchClasses ? d.labels?.reshape(n * r) : undefined };
+  }
+  const draws = drawsOf(candidates);
   const losses: Tensor[] = [];
   const chunk = Math.max(1, Math.floor(4096 / n));
   noGrad(() => {
@@ -161,11 +183,8 @@ function startingPoints(G: Generator, images: Tensor, weights: Tensor, labelsOf:
       const m = Math.min(chunk, candidates - k);
       losses.push(
         tidy(() => {
-          const z = draws.narrow(1, k, m).reshape(n * m, latentDim);
-          const y = labelsOf
-            ?.unsqueeze(1)
-            .expand(n, m)
-            .reshape(n * m);
+          const z = draws.z.narrow(1, k, m).reshape(n * m, latentDim);
+          const y = draws.labels?.narrow(1, k, m).reshape(n * m);
           const g = G.forward(z, y).reshape(n, m, ...images.shape.slice(1));
           return weights
             .unsqueeze(1)
@@ -177,9 +196,10 @@ function startingPoints(G: Generator, images: Tensor, weights: Tensor, labelsOf:
     }
   });
   const best = cat(losses, 1).topk(r, 1, false).indices; // (n, r), lowest first
-  const picked = draws.gather(1, best.unsqueeze(2).expand(n, r, latentDim)).reshape(n * r, latentDim);
-  for (const l of losses) l.dispose();
-  return picked;
+  const z = draws.z.gather(1, best.unsqueeze(2).expand(n, r, latentDim)).reshape(n * r, latentDim);
+  const labels = searchClasses ? draws.labels?.gather(1, best).reshape(n * r) : undefined;
+  for (const l of [...losses, best, draws.z, ...(draws.labels ? [draws.labels] : [])]) l.dispose();
+  return { z, labels };
 }
 
 /** Fills the holes of `images` (n, C, H, W in [-1, 1]) where `mask` (n or 1, 1, H, W) is 0, with G. */
@@ -191,8 +211,6 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
     throw new ShapeError(`inpaint: the images are [${images.shape.join(", ")}]; this generator makes [N, ${dataShape.join(", ")}]`);
   if (mask.ndim !== 4 || mask.shape[1] !== 1 || mask.shape[2] !== dims[1] || mask.shape[3] !== dims[2] || (mask.shape[0] !== 1 && mask.shape[0] !== n))
     throw new ShapeError(`inpaint: the mask is [${mask.shape.join(", ")}]; expected [${n} or 1, 1, ${dims[1]}, ${dims[2]}] (1 = known pixel)`);
-  if (numClasses && options.labels === undefined)
-    throw new ConfigError([{ path: "labels", message: "this generator is conditional: give each image's class" }]);
   const frozen = [...G.parameters(), ...(D?.parameters() ?? [])];
   const wasTraining = [G.training, D?.training ?? false];
   const hadGrad = frozen.map((p) => p.requiresGrad);
@@ -212,12 +230,14 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
       const imageWeights = contextWeights(fullMask.to({ dtype: "float32" }), window).expand(n, ...dims);
       const weights = repeatRows(imageWeights);
       let imageLabels: Tensor | undefined;
-      if (numClasses) {
-        const given = typeof options.labels === "number" ? zeros([n], { dtype: "int64" }).add(options.labels) : (options.labels as Tensor);
+      if (numClasses && options.labels !== undefined) {
+        const given = typeof options.labels === "number" ? zeros([n], { dtype: "int64" }).add(options.labels) : options.labels;
         imageLabels = given.to({ dtype: "int64" });
       }
-      const labels = imageLabels && repeatRows(imageLabels);
-      const z = keep(withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, r, options.candidates ?? 1, latentDim)).requiresGrad_());
+      const searchClasses = numClasses && !imageLabels ? numClasses : 0;
+      const start = withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, searchClasses, r, options.candidates ?? 1, latentDim));
+      const z = keep(start.z.requiresGrad_());
+      const labels = start.labels ?? (imageLabels && repeatRows(imageLabels));
       const opt = new Adam([z], { lr, betas: [0.9, 0.999] });
       const losses = (g: Tensor) => {
         const context = weights.mul(g.sub(y).abs()).flatten(1).sum(1);
@@ -260,7 +280,7 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
         z.dispose();
         const m = fullMask.to({ dtype: "float32" });
         const completed = blend === "poisson" ? poissonBlend(images, generated, m) : images.mul(m).add(generated.mul(m.rsub(1)));
-        return { completed, generated, z: bestZ, contextBefore: before, contextAfter: after };
+        return { completed, generated, z: bestZ, labels: labels?.indexSelect(0, index), contextBefore: before, contextAfter: after };
       });
     });
   } finally {

@@ -93,8 +93,7 @@ export const inpaintCommand = defineCommand({
         if (classLabel >= shape.numClasses) throw new ConfigError([{ path: "--class", message: `must be below ${shape.numClasses}, got ${classLabel}` }]);
         labels = classLabel;
       }
-      if (labels === undefined)
-        throw new ConfigError([{ path: "--class", message: "this generator is conditional: give --class K, or an IDX input with its labels file beside it" }]);
+      if (labels === undefined) console.log(`the images' classes are not given (--class, or an IDX labels file): searching them with z`);
     }
     const mask = readMask(values.mask ?? "center", n, h, w, seed);
     const started = Date.now();
