@@ -63,7 +63,7 @@ export const inpaintCommand = defineCommand({
     },
     lambda: { type: "string", description: "weight of D's prior loss log(1 - D(G(z))); default 0.003" },
     window: { type: "string", description: "side of the window that weights known pixels by the missing ones around them; default 7" },
-    class: { type: "string", description: "for conditional generators without a labels file: the class of every image" },
+    class: { type: "string", description: "for conditional generators without a labels file: the class of every image (default: searched with z)" },
     seed: { type: "string", description: "random seed for the starts and random masks; default 0" },
     evaluate: {
       type: "boolean",
