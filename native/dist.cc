@@ -1,6 +1,7 @@
 // Data-parallel training's communication: PyTorch's own c10d process group (gloo over TCP),
-// with a TCPStore for the rendezvous. The addon only opens the group and runs three collectives
-// (all-reduce of a bucket of tensors, broadcast, barrier); which tensors and when is TypeScript's.
+// with a TCPStore for the rendezvous. The addon only opens the group and runs its collectives
+// (all-reduce of a bucket of tensors, a differentiable all-reduce sum, broadcast, barrier, and
+// the synchronized batch norm); which tensors and when is TypeScript's.
 //
 // Built with -DUSE_C10D_GLOO when gloo's headers are found (Debian: libgloo-dev); without it,
 // distInit() says what is missing.
@@ -246,6 +247,32 @@ Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
   });
 }
 
+// The sum of a tensor over every rank, as a differentiable op: each rank's loss depends on the
+// sum, so the gradient reaching each rank's input is the sum of every rank's incoming gradient,
+// the same op again. Its backward is built from itself, so it is twice differentiable (a gradient
+// penalty through it works). Batch statistics other than BatchNorm's (RaGAN's means, DRAGAN's
+// std, BEGAN's control) go through it so that N ranks compute what one process does.
+struct AllreduceSumFn : public torch::autograd::Function<AllreduceSumFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, int64_t groupAddress) {
+    ctx->saved_data["group"] = groupAddress;
+    std::vector<at::Tensor> buffer{x.contiguous().clone()};
+    reinterpret_cast<Group*>(groupAddress)->pg->allreduce(buffer)->wait();
+    return buffer[0];
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    return {AllreduceSumFn::apply(grads[0], ctx->saved_data["group"].toInt()), at::Tensor()};
+  }
+};
+
+// distAllreduceSum(group, x): a new tensor, x summed over every rank (differentiable).
+Napi::Value AllreduceSum(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Group* g = groupOf(info[0]);
+    const at::Tensor& x = unwrap(info[1], "distAllreduceSum: input");
+    return wrap(info.Env(), AllreduceSumFn::apply(x, reinterpret_cast<int64_t>(g)));
+  });
+}
+
 // distBroadcast(group, tensors, root): every rank's tensors become root's, in place.
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
@@ -313,9 +340,10 @@ void initDist(Napi::Env env, Napi::Object exports) {
   exports.Set("distReducer", Napi::Function::New(env, MakeReducer));
   exports.Set("distPrepareBackward", Napi::Function::New(env, PrepareBackward));
   exports.Set("distSyncBatchNorm", Napi::Function::New(env, SyncBatchNorm));
+  exports.Set("distAllreduceSum", Napi::Function::New(env, AllreduceSum));
 #else
   exports.Set("distAvailable", Napi::Boolean::New(env, false));
-  for (const char* name : {"distInit", "distAllreduce", "distBroadcast", "distBarrier", "distShutdown", "distReducer", "distPrepareBackward", "distSyncBatchNorm"})
+  for (const char* name : {"distInit", "distAllreduce", "distBroadcast", "distBarrier", "distShutdown", "distReducer", "distPrepareBackward", "distSyncBatchNorm", "distAllreduceSum"})
     exports.Set(name, Napi::Function::New(env, Missing));
 #endif
 }

@@ -52,6 +52,8 @@ export interface Native {
   distShutdown(group: GroupHandle): void;
   distReducer(group: GroupHandle, params: Handle[], bucketBytes: number, firstBucketBytes: number): ReducerHandle;
   distPrepareBackward(reducer: ReducerHandle, outputs: Handle[]): void;
+  /** A new tensor: x summed over every rank; differentiable (its backward is the same sum). */
+  distAllreduceSum(group: GroupHandle, x: Handle): Handle;
   distSyncBatchNorm(
     group: GroupHandle,
     x: Handle,

@@ -1,7 +1,8 @@
 // Data-parallel training's one rule for randomness: N processes must draw exactly what one
 // process would. Each rank computes rows [rank * b, (rank + 1) * b) of a global batch of N * b,
 // so a batch-shaped random draw is made at the global size (the same calls on the same generator
-// in every rank, which all share one seed) and each rank keeps its rows.
+// in every rank, which all share one seed) and each rank keeps its rows; and a statistic over the
+// batch (a mean or a std that a loss takes) is taken over every rank's rows together.
 import type { Tensor } from "./tensor.js";
 import { ConfigError } from "../errors.js";
 
@@ -16,6 +17,11 @@ export function assertBatchSplits(batchSize: number, world: number, path: string
 export interface BatchShard {
   rank: number;
   world: number;
+  /**
+   * A tensor summed over every rank, differentiably (DataParallel's all-reduce): what batch
+   * statistics need to see the global batch. Without it they see this rank's slice only.
+   */
+  sum?: (t: Tensor) => Tensor;
 }
 
 let active: BatchShard | null = null;
@@ -41,4 +47,24 @@ export function drawBatch(shape: readonly number[], draw: (shape: number[]) => T
   const whole = draw([b * active.world, ...rest]);
   const mine = whole.narrow(0, active.rank * b, b);
   return mine;
+}
+
+/**
+ * The mean of all of x's elements over the global batch, differentiably: x.mean() in one process;
+ * under a shard that can sum across ranks, every rank's rows together (each rank's x has the same
+ * size). RaGAN's means and BEGAN's control take it.
+ */
+export function globalMean(x: Tensor): Tensor {
+  if (!active?.sum) return x.mean();
+  return active.sum(x.sum()).div(x.size * active.world);
+}
+
+/** x.std() (unbiased) over the global batch, as globalMean: DRAGAN's perturbation scale takes it. */
+export function globalStd(x: Tensor): Tensor {
+  if (!active?.sum) return x.std();
+  const mean = globalMean(x);
+  return active
+    .sum(x.sub(mean).square().sum())
+    .div(x.size * active.world - 1)
+    .sqrt();
 }

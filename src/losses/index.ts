@@ -1,7 +1,7 @@
 // Adversarial losses, a typed registry. Each takes the discriminator's real/fake outputs — logits
 // (D(x) = sigmoid(logit) for the probabilistic ones), critic scores, or for the energy-based ones an
 // autoencoder's reconstruction energy — and may add a penalty that needs D itself.
-import { type Tensor, binaryCrossEntropyWithLogits, drawBatch, fullLike, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
+import { type Tensor, binaryCrossEntropyWithLogits, drawBatch, fullLike, globalMean, globalStd, grad, mseLoss, rand, zerosLike } from "../engine/index.js";
 import { ConfigError } from "../errors.js";
 
 /** Options every loss may use. */
@@ -77,8 +77,8 @@ function between(a: Tensor, b: Tensor): Tensor {
 /** lambda E[(||grad D(x)|| - 1)^2]: the two-sided penalty of WGAN-GP and DRAGAN. */
 const unitGradientPenalty = (D: (x: Tensor) => Tensor, x: Tensor, lambda: number) => gradientNormSquared(D, x).sqrt().sub(1).square().mean().mul(lambda);
 
-/** The relativistic difference: each output against the mean of the other batch's (RaGAN). */
-const relative = (a: Tensor, b: Tensor) => a.sub(b.mean());
+/** The relativistic difference: each output against the mean of the other batch's, over the global batch (RaGAN). */
+const relative = (a: Tensor, b: Tensor) => a.sub(globalMean(b));
 
 /** EBGAN's pulling-away term: the mean squared cosine similarity between distinct embeddings. */
 function pullingAway(features: Tensor): Tensor {
@@ -181,7 +181,7 @@ export const losses = {
       generator: nonSaturatingG,
       // x_p = x + 0.5 std(x) u, u ~ U(0, 1); the penalty at a random point between x and x_p.
       penalty: (D, real) => {
-        const perturbed = real.add(drawBatch(real.shape, (s) => rand(s, { device: real.device })).mul(real.std().mul(0.5)));
+        const perturbed = real.add(drawBatch(real.shape, (s) => rand(s, { device: real.device })).mul(globalStd(real).mul(0.5)));
         return unitGradientPenalty(D, between(real, perturbed), o.penaltyWeight ?? 10);
       },
     }),
@@ -242,7 +242,7 @@ function began(gamma: number, lambdaK = 0.001): AdversarialLoss {
     discriminator: (real, fake) => real.mean().sub(fake.mean().mul(k)),
     generator: (fake) => fake.mean(),
     afterDiscriminator(real, fake) {
-      const [lReal, lFake] = [real.mean().item(), fake.mean().item()];
+      const [lReal, lFake] = [globalMean(real).item(), globalMean(fake).item()];
       const balance = gamma * lReal - lFake;
       k = Math.min(1, Math.max(0, k + lambdaK * balance));
       convergence = lReal + Math.abs(balance); // M_global: falls as training converges

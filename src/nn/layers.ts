@@ -366,10 +366,13 @@ export class Upsample extends Module {
 }
 
 /**
- * Minibatch standard deviation (Karras et al. 2018, ProGAN; grouped as StyleGAN): appends one
- * feature, the mean over features of the standard deviation across a group of samples, so that D
- * can see a batch's lack of variety. (B, F) -> (B, F + 1); (B, C, H, W) -> (B, C + 1, H, W).
- * Samples i and j share a group when i = j mod (B / G); G is the largest divisor of B up to groupSize.
+ * Minibatch standard deviation (Karras et al. 2018, ProGAN): appends one feature, the mean over
+ * features of the standard deviation across a group of samples, so that D can see a batch's lack
+ * of variety. (B, F) -> (B, F + 1); (B, C, H, W) -> (B, C + 1, H, W). A group is G consecutive
+ * samples (G the largest divisor of B up to groupSize), so that when real and fake images go
+ * through D as one batch (the fast loop) no group mixes the two, and data-parallel ranks, each
+ * holding whole groups, compute what one process does, as long as each half of a rank's batch is
+ * a multiple of G.
  */
 export class MinibatchStd extends Module {
   constructor(readonly groupSize = 4) {
@@ -379,12 +382,14 @@ export class MinibatchStd extends Module {
     const [b, ...rest] = x.shape;
     let g = Math.min(this.groupSize, b);
     while (b % g !== 0) g--;
-    const y = x.reshape(g, b / g, ...rest); // (G, M, ...)
-    const std = y.var(0, { correction: 0 }).add(1e-8).sqrt(); // (M, ...)
-    const s = std.reshape(b / g, -1).mean(1); // (M)
-    const perSample = s.repeat(g); // (B): sample i gets its group's value, i mod M
-    const shape = rest.length === 1 ? [b, 1] : [b, 1, ...rest.slice(1)];
-    const feature = perSample.reshape(rest.length === 1 ? [b, 1] : [b, 1, ...rest.slice(1).map(() => 1)]).expand(shape);
+    const m = b / g;
+    const std = x
+      .reshape(m, g, ...rest)
+      .var(1, { correction: 0 })
+      .add(1e-8)
+      .sqrt(); // (M, ...): over each group's samples
+    const perSample = std.reshape(m, -1).mean(1, true).expand(m, g).reshape(b); // (B): sample i gets group floor(i / G)'s value
+    const feature = perSample.reshape([b, 1, ...rest.slice(1).map(() => 1)]).expand([b, 1, ...rest.slice(1)]);
     return cat([x, feature], 1);
   }
 }

@@ -87,9 +87,14 @@ export class DataParallel {
   get world(): number {
     return this.env.worldSize;
   }
-  /** This rank's slice of each global batch. */
+  /** This rank's slice of each global batch, and the sum across ranks that batch statistics take. */
   get shard(): BatchShard {
-    return { rank: this.env.rank, world: this.env.worldSize };
+    return { rank: this.env.rank, world: this.env.worldSize, sum: (t) => this.sumAcrossRanks(t) };
+  }
+
+  /** A new tensor: t summed over every rank, differentiably (its gradient is summed the same way). */
+  sumAcrossRanks(t: Tensor): Tensor {
+    return this.#collectiveResult("a batch statistic's all-reduce", (g) => wrap(native.distAllreduceSum(g, t.handle)));
   }
 
   /** DDP's Reducer over a model's parameters: backward() through it averages their gradients across ranks. */

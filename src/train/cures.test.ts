@@ -28,17 +28,29 @@ const losses = (dir: string) =>
 
 test("minibatch std appends the group's mean standard deviation as one feature", () => {
   E.tidy(() => {
-    // 4 samples, groups of 2: samples (0, 2) and (1, 3) share a group.
+    // 4 samples, groups of 2 consecutive ones: (0, 1) and (2, 3), so a batch of reals then fakes
+    // never puts a real and a fake in one group.
     const x = E.tensor([
       [0, 0],
-      [1, 1],
       [2, 4],
+      [1, 1],
       [1, 1],
     ]);
     const y = new MinibatchStd(2).forward(x);
     assert.deepEqual(y.shape, [4, 3]);
-    // group (0, 2): std of (0, 2) is 1 and of (0, 4) is 2 -> mean 1.5; group (1, 3): 0 (+1e-8 under the root)
-    assertClose(y.narrow(1, 2, 1).flatten(), [1.5, 1e-4, 1.5, 1e-4], { atol: 2e-4 });
+    // group (0, 1): std of (0, 2) is 1 and of (0, 4) is 2 -> mean 1.5; group (2, 3): 0 (+1e-8 under the root)
+    assertClose(y.narrow(1, 2, 1).flatten(), [1.5, 1.5, 1e-4, 1e-4], { atol: 2e-4 });
+    assertClose(
+      new MinibatchStd(2)
+        .forward(E.ones([4, 2, 3, 3]).mul(E.tensor([0, 2, 1, 1]).reshape(4, 1, 1, 1)))
+        .narrow(1, 2, 1)
+        .flatten(1)
+        .mean(1),
+      [1, 1, 1e-4, 1e-4],
+      {
+        atol: 2e-4,
+      },
+    );
     assert.deepEqual(new MinibatchStd(4).forward(E.ones([6, 3, 5, 5])).shape, [6, 4, 5, 5], "group size falls to a divisor of the batch");
   });
 });
