@@ -10,7 +10,7 @@ import { type Tensor, cat, keep, tensor, tidy } from "../engine/index.js";
 import { loadDataset, type ImageDataset } from "../data/datasets.js";
 import { accuracy, imagesOf, loadClassifier } from "../metrics/classifier.js";
 import type { TrainedPair } from "../train/pretrained.js";
-import { inpaint, makeMask, type MaskKind } from "./inpaint.js";
+import { inpaint, inpaintDefaults, makeMask, type MaskKind } from "./inpaint.js";
 
 export interface InpaintScore {
   method: "original" | "masked" | "mean" | "nearest" | "gantry";
@@ -112,7 +112,15 @@ export async function evaluateInpainting(
   },
 ): Promise<InpaintEvaluation> {
   const dataset = options.dataset ?? pair.config.data.dataset;
-  const { mask: kind = "center", count = 1000, steps = 100, restarts = 2, candidates = 64, seed = 0, log = () => {} } = options;
+  const {
+    mask: kind = "center",
+    count = 1000,
+    steps = inpaintDefaults.steps,
+    restarts = inpaintDefaults.restarts,
+    candidates = inpaintDefaults.candidates,
+    seed = 0,
+    log = () => {},
+  } = options;
   const test = await loadDataset(dataset, { split: "test" });
   const trainSet = await loadDataset(dataset, { split: "train" });
   const { model } = loadClassifier(dataset);
@@ -132,10 +140,10 @@ export async function evaluateInpainting(
     score("mean", images.mul(mask).add(train.mean(0, true).mul(mask.rsub(1))));
     score("nearest", nearestFill(images, mask, train));
   });
-  // gantry, in batches of 128.
+  // gantry, in batches of 500 (each draws its own pool of candidates).
   const parts: Tensor[] = [];
-  for (let start = 0; start < n; start += 128) {
-    const k = Math.min(128, n - start);
+  for (let start = 0; start < n; start += 500) {
+    const k = Math.min(500, n - start);
     const result = inpaint(pair.G, pair.D, images.narrow(0, start, k), mask.narrow(0, start, k), {
       steps,
       restarts,

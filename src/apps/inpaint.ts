@@ -10,7 +10,7 @@
 // best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
 // result has G(z)'s gradients and meets the known pixels at the border without a seam, and the
 // known pixels are kept exactly.
-import { type Tensor, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
+import { type Tensor, arange, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
 import { ShapeError } from "../errors.js";
@@ -107,15 +107,19 @@ export function poissonBlend(known: Tensor, generated: Tensor, mask: Tensor, ite
   );
 }
 
+/** The search's defaults, shared by the library, `gantry inpaint` and its --evaluate. */
+export const inpaintDefaults = { steps: 100, restarts: 2, candidates: 16384 } as const;
+
 export interface InpaintOptions {
-  /** Adam steps on z; default 300. */
+  /** Adam steps on z; default 100. */
   steps?: number;
-  /** Random starts per image; the best is kept. Default 4. */
+  /** Random starts per image; the best is kept. Default 2. */
   restarts?: number;
   /**
-   * Random z drawn per image before the search, of which the `restarts` with the lowest context
-   * loss are where Adam starts (one forward pass, no gradients); default 1, which starts from
-   * plain random draws.
+   * Random z drawn before the search, one pool shared by all the images: each image's Adam starts
+   * from the `restarts` draws whose G(z) fits its known pixels best (forward passes only, no
+   * gradients; G runs this many times whatever the number of images). Default
+   * `inpaintDefaults.candidates`; 1 starts from plain random draws.
    */
   candidates?: number;
   /** Adam's learning rate on z; default 0.03. */
@@ -152,9 +156,13 @@ export interface InpaintResult {
 
 /**
  * n x r starting codes, rows grouped by image: for each image, the r of `candidates` random draws
- * whose G(z) best fits its known pixels (weighted context L1, with each image's `weights`), found
- * by forward passes alone. A conditional G takes each image's label from `labelsOf`; without
- * them (`searchClasses` > 0) every draw takes a random class too, and the picked classes come back.
+ * whose G(z) best fits its known pixels (the weighted context distance, with each image's
+ * `weights`), found by forward passes alone. The draws are one pool shared by every image: G runs
+ * `candidates` times whatever n, and the distances of all images to all draws are two matrix
+ * products (weighted squared distance, expanded), so a pool of thousands costs about as much as
+ * the search that follows. A conditional G takes each image's label from `labelsOf` (draws of
+ * other classes are ruled out); without them (`searchClasses` > 0) each draw takes a random
+ * class, and the picked classes come back.
  */
 function startingPoints(
   G: Generator,
@@ -165,46 +173,70 @@ function startingPoints(
   r: number,
   candidates: number,
   latentDim: number,
+  numClasses: number,
 ): { z: Tensor; labels?: Tensor } {
   const n = images.shape[0];
-  const drawsOf = (m: number) => ({
-    z: randn([n, m, latentDim]),
-    labels: searchClasses ? randint(0, searchClasses, [n, m], { dtype: "int64" }) : labelsOf?.unsqueeze(1).expand(n, m),
-  });
   if (candidates <= r) {
-    const d = drawsOf(r);
-    return { z: d.z.reshape(n * r, latentDim), labels: searchClasses ? d.labels?.reshape(n * r) : undefined };
+    const z = randn([n * r, latentDim]);
+    return { z, labels: searchClasses ? randint(0, searchClasses, [n * r], { dtype: "int64" }) : undefined };
   }
-  const draws = drawsOf(candidates);
-  const losses: Tensor[] = [];
-  const chunk = Math.max(1, Math.floor(4096 / n));
+  const pool = randn([candidates, latentDim]);
+  const poolLabels = numClasses ? randint(0, numClasses, [candidates], { dtype: "int64" }) : undefined;
+  const w = weights.flatten(1); // (n, D)
+  const y = images.flatten(1);
+  const wy = w.mul(y);
+  const wyy = wy.mul(y).sum(1, true);
+  // The r nearest draws so far (distance, pool index), merged chunk by chunk: memory stays at one
+  // chunk of G's output whatever the pool's size.
+  let nearest = { d: zeros([n, 0]), index: zeros([n, 0], { dtype: "int64" }) };
   noGrad(() => {
-    for (let k = 0; k < candidates; k += chunk) {
-      const m = Math.min(chunk, candidates - k);
-      losses.push(
-        tidy(() => {
-          const z = draws.z.narrow(1, k, m).reshape(n * m, latentDim);
-          const y = draws.labels?.narrow(1, k, m).reshape(n * m);
-          const g = G.forward(z, y).reshape(n, m, ...images.shape.slice(1));
-          return weights
-            .unsqueeze(1)
-            .mul(g.sub(images.unsqueeze(1)).abs())
-            .flatten(2)
-            .sum(2); // (n, m)
-        }),
-      );
+    for (let k = 0; k < candidates; k += 1024) {
+      const m = Math.min(1024, candidates - k);
+      const next = tidy(() => {
+        const g = G.forward(pool.narrow(0, k, m), poolLabels?.narrow(0, k, m)).flatten(1); // (m, D)
+        // sum_j w_ij (g_kj - y_ij)^2 = w_i . g_k^2 - 2 (w_i y_i) . g_k + w_i . y_i^2
+        let d = w.matmul(g.square().t()).sub(wy.matmul(g.t()).mul(2)).add(wyy); // (n, m)
+        if (labelsOf && poolLabels)
+          d = d.add(
+            labelsOf
+              .unsqueeze(1)
+              .ne(poolLabels.narrow(0, k, m).unsqueeze(0))
+              .to({ dtype: "float32" })
+              .mul(1e30),
+          );
+        d = cat([nearest.d, d], 1);
+        const index = cat(
+          [
+            nearest.index,
+            arange(k, k + m, 1, { dtype: "int64" })
+              .unsqueeze(0)
+              .expand(n, m),
+          ],
+          1,
+        );
+        const top = d.topk(Math.min(r, d.shape[1]), 1, false);
+        return { d: top.values, index: index.gather(1, top.indices) };
+      });
+      for (const t of [nearest.d, nearest.index]) t.dispose();
+      nearest = next;
     }
   });
-  const best = cat(losses, 1).topk(r, 1, false).indices; // (n, r), lowest first
-  const z = draws.z.gather(1, best.unsqueeze(2).expand(n, r, latentDim)).reshape(n * r, latentDim);
-  const labels = searchClasses ? draws.labels?.gather(1, best).reshape(n * r) : undefined;
-  for (const l of [...losses, best, draws.z, ...(draws.labels ? [draws.labels] : [])]) l.dispose();
-  return { z, labels };
+  const best = nearest.index.flatten(); // (n r), each image's nearest first
+  return { z: pool.indexSelect(0, best), labels: searchClasses && poolLabels ? poolLabels.indexSelect(0, best) : undefined };
 }
 
 /** Fills the holes of `images` (n, C, H, W in [-1, 1]) where `mask` (n or 1, 1, H, W) is 0, with G. */
 export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, mask: Tensor, options: InpaintOptions = {}): InpaintResult {
-  const { steps = 300, restarts = 4, lr = 0.03, lambda = 0.003, window = 7, blend = "poisson", seed = 0 } = options;
+  const {
+    steps = inpaintDefaults.steps,
+    restarts = inpaintDefaults.restarts,
+    candidates = inpaintDefaults.candidates,
+    lr = 0.03,
+    lambda = 0.003,
+    window = 7,
+    blend = "poisson",
+    seed = 0,
+  } = options;
   const [n, ...dims] = images.shape;
   const { dataShape, latentDim, numClasses } = G.shape;
   if (images.ndim !== 4 || dims.join() !== dataShape.join())
@@ -235,7 +267,7 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
         imageLabels = given.to({ dtype: "int64" });
       }
       const searchClasses = numClasses && !imageLabels ? numClasses : 0;
-      const start = withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, searchClasses, r, options.candidates ?? 1, latentDim));
+      const start = withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, searchClasses, r, candidates, latentDim, numClasses));
       const z = keep(start.z.requiresGrad_());
       const labels = start.labels ?? (imageLabels && repeatRows(imageLabels));
       const opt = new Adam([z], { lr, betas: [0.9, 0.999] });

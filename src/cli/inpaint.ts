@@ -7,7 +7,7 @@ import { ConfigError } from "../errors.js";
 import { type Tensor, cat, tensor, tidy } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import { loadTrainedPair } from "../train/index.js";
-import { inpaint, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
+import { inpaint, inpaintDefaults, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
 import { evaluateInpainting } from "../apps/inpaint-eval.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
@@ -32,12 +32,12 @@ function pairFromFlags(values: { run?: string; pretrained?: string }) {
   return pair;
 }
 
-/** The latent search's flags, with the CLI's defaults (100 steps from the best 2 of 64 draws), for inpainting and for --evaluate. */
+/** The latent search's flags, with the library's defaults (inpaintDefaults), for inpainting and for --evaluate. */
 function searchFlags(values: Record<string, unknown>) {
   return {
-    steps: numberFlag(values, "steps", { integer: true, min: 1 }) ?? 100,
-    restarts: numberFlag(values, "restarts", { integer: true, min: 1 }) ?? 2,
-    candidates: numberFlag(values, "candidates", { integer: true, min: 1 }) ?? 64,
+    steps: numberFlag(values, "steps", { integer: true, min: 1 }) ?? inpaintDefaults.steps,
+    restarts: numberFlag(values, "restarts", { integer: true, min: 1 }) ?? inpaintDefaults.restarts,
+    candidates: numberFlag(values, "candidates", { integer: true, min: 1 }) ?? inpaintDefaults.candidates,
     lambda: numberFlag(values, "lambda", { min: 0 }) ?? 0.003,
     seed: numberFlag(values, "seed", { integer: true, min: 0 }) ?? 0,
     window: numberFlag(values, "window", { integer: true, min: 1 }),
@@ -55,11 +55,11 @@ export const inpaintCommand = defineCommand({
     mask: { type: "string", description: `which pixels are missing: ${maskKinds.join(", ")}, or a PNG where white is known; default center` },
     out: { type: "string", description: "the folder to write grid.png and the inpainted images to" },
     count: { type: "string", description: "inpaint only the first N images" },
-    steps: { type: "string", description: "Adam steps on z; default 100" },
-    restarts: { type: "string", description: "random starts per image, the best kept; default 2" },
+    steps: { type: "string", description: `Adam steps on z; default ${inpaintDefaults.steps}` },
+    restarts: { type: "string", description: `random starts per image, the best kept; default ${inpaintDefaults.restarts}` },
     candidates: {
       type: "string",
-      description: "random z screened per image by one forward pass; the starts are those that fit the known pixels best; default 64",
+      description: `random z drawn once and shared by all images (G's forward pass only); each image starts from those that fit its known pixels best; default ${inpaintDefaults.candidates}`,
     },
     lambda: { type: "string", description: "weight of D's prior loss log(1 - D(G(z))); default 0.003" },
     window: { type: "string", description: "side of the window that weights known pixels by the missing ones around them; default 7" },
