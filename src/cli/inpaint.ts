@@ -158,5 +158,9 @@ async function evaluateCommand(values: Record<string, string | boolean | undefin
       `${s.method.padEnd(10)} ${s.holeL1.toFixed(4).padStart(7)}   ${Number.isFinite(s.holePsnr) ? s.holePsnr.toFixed(2).padStart(6) : "     -"} dB   ${(100 * s.accuracy).toFixed(1)}%`,
     );
   }
-  console.log(`accuracy recovered by inpainting: ${(100 * result.recovered).toFixed(1)}% of what the mask took away`);
+  console.log(
+    result.recovered === null
+      ? "accuracy recovered by inpainting: none to recover (the classifier reads the masked images as well as the whole ones)"
+      : `accuracy recovered by inpainting: ${(100 * result.recovered).toFixed(1)}% of what the mask took away`,
+  );
 }
