@@ -75,7 +75,7 @@ test("--init with another architecture names the tensors that do not fit; an unk
 });
 test("the shipped pretrained models load and sample without training", () => {
   const names = pretrainedNames();
-  assert.ok(names.includes("mnist-dcgan"), `models/pretrained holds ${names.join(", ") || "nothing"}`);
+  for (const shipped of ["mnist-dcgan", "mnist-acgan"]) assert.ok(names.includes(shipped), `models/pretrained holds ${names.join(", ") || "nothing"}`);
   for (const name of names) {
     const { sample, card } = loadPretrainedGenerator(name);
     tidy(() => {
@@ -84,5 +84,11 @@ test("the shipped pretrained models load and sample without training", () => {
       assert.ok(samples.abs().max().item() <= 1, `${name}: samples in [-1, 1]`);
     });
   }
-  assert.match(gantryOk("list"), /pretrained: .*mnist-dcgan/);
+  assert.match(gantryOk("list"), /pretrained: .*mnist-acgan.*mnist-dcgan/);
+  // The conditional one makes the class it is asked for.
+  const acgan = loadPretrainedGenerator("mnist-acgan");
+  tidy(() => {
+    const { labels } = acgan.sample(4, { classLabel: 7 });
+    assert.deepEqual(labels?.toArray(), [7, 7, 7, 7]);
+  });
 });
