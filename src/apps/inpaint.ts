@@ -5,9 +5,10 @@
 //   loss(z) = || W * (G(z) - y) ||_1  +  lambda * log(1 - D(G(z)))
 //
 // where W weights each known pixel by the share of missing pixels in the window around it (so the
-// pixels that border the hole count most) and is 0 in the hole. Adam moves z from several random
-// starts at once, z is kept within [-3, 3] (where N(0, 1) noise lives), and each image keeps its
-// best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
+// pixels that border the hole count most) and is 0 in the hole. The starts are the draws of one
+// shared pool that fit each image's known pixels best (a conditional G's class is drawn with z
+// when it is not given); Adam moves z from several starts at once, z is kept within [-3, 3] (where
+// N(0, 1) noise lives), and each image keeps its best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
 // result has G(z)'s gradients and meets the known pixels at the border without a seam, and the
 // known pixels are kept exactly.
 import { type Tensor, arange, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
