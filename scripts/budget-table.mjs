@@ -7,8 +7,9 @@
 //   node scripts/budget-table.mjs --preset mnist-dcgan --seed 0 --minutes 5,15,45 [--threads 1]
 //        [--every 250] [--out runs/budget] [-- more gantry train flags]
 //
-// Prints one JSON line per budget and keeps them in OUT/PRESET-sSEED.budgets.json; rerunning skips
-// a finished training. `--render FILE...` prints the markdown rows of earlier runs instead.
+// Prints one JSON line per budget and keeps them in OUT/PRESET-sSEED.budgets.json; rerunning
+// scores an existing run directory again without training. `--render FILE...` prints the markdown
+// rows of earlier runs instead.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,7 +53,7 @@ const env = { ...process.env, ...(values.threads && { GANTRY_NUM_THREADS: values
 const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
 console.error(`${name}: ${longest} minutes on ${values.threads ?? "all"} thread(s) of ${cpu}`);
 
-if (!existsSync(join(run, "generator.safetensors"))) {
+if (!existsSync(join(run, "status.json"))) {
   mkdirSync(values.out, { recursive: true });
   execFileSync(
     process.execPath,
