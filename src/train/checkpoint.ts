@@ -162,7 +162,7 @@ export function loadCheckpoint(path: string): TrainingState {
     fail("its gantry metadata is not valid JSON", err);
   }
   if (!meta || typeof meta !== "object" || !Number.isSafeInteger(meta.step)) return fail('not a gantry checkpoint (no "gantry" metadata with a step)');
-  if (meta.version !== CHECKPOINT_VERSION) fail(`checkpoint version ${meta.version}, this gantry reads version ${CHECKPOINT_VERSION}`);
+  if (meta.version !== CHECKPOINT_VERSION) fail(`checkpoint version ${JSON.stringify(meta.version)}, this gantry reads version ${CHECKPOINT_VERSION}`);
   const rng: Record<string, Uint8Array> = {};
   if (typeof meta.rng !== "object" || meta.rng === null) fail("its RNG state is missing");
   for (const [device, s] of Object.entries(meta.rng)) {
