@@ -7,10 +7,10 @@
 // where W weights each known pixel by the share of missing pixels in the window around it (so the
 // pixels that border the hole count most) and is 0 in the hole. The starts are the draws of one
 // shared pool that fit each image's known pixels best (a conditional G's class is drawn with z
-// when it is not given); Adam moves z from several starts at once, z is kept within [-3, 3] (where
-// N(0, 1) noise lives), and each image keeps its best start. G(z) then fills the hole by Poisson blending (Perez et al. 2003): inside the hole the
-// result has G(z)'s gradients and meets the known pixels at the border without a seam, and the
-// known pixels are kept exactly.
+// when it is not given); Adam moves z from several starts at once, z is kept within [-3, 3]
+// (where N(0, 1) noise lives), and each image keeps its best start. G(z) then fills the hole by
+// Poisson blending (Perez et al. 2003): inside the hole the result has G(z)'s gradients and meets
+// the known pixels at the border without a seam, and the known pixels are kept exactly.
 import { type Tensor, arange, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
@@ -162,24 +162,24 @@ export interface InpaintResult {
  * `candidates` times whatever n, and the distances of all images to all draws are two matrix
  * products (weighted squared distance, expanded), so a pool of thousands costs about as much as
  * the search that follows. A conditional G takes each image's label from `labelsOf` (draws of
- * other classes are ruled out); without them (`searchClasses` > 0) each draw takes a random
- * class, and the picked classes come back.
+ * other classes are ruled out); without them each draw takes a random class, and the picked
+ * classes come back.
  */
 function startingPoints(
   G: Generator,
   images: Tensor,
   weights: Tensor,
   labelsOf: Tensor | undefined,
-  searchClasses: number,
   r: number,
   candidates: number,
   latentDim: number,
   numClasses: number,
 ): { z: Tensor; labels?: Tensor } {
   const n = images.shape[0];
+  const searchClasses = numClasses > 0 && !labelsOf;
   if (candidates <= r) {
     const z = randn([n * r, latentDim]);
-    return { z, labels: searchClasses ? randint(0, searchClasses, [n * r], { dtype: "int64" }) : undefined };
+    return { z, labels: searchClasses ? randint(0, numClasses, [n * r], { dtype: "int64" }) : undefined };
   }
   const pool = randn([candidates, latentDim]);
   const poolLabels = numClasses ? randint(0, numClasses, [candidates], { dtype: "int64" }) : undefined;
@@ -267,8 +267,7 @@ export function inpaint(G: Generator, D: Discriminator | null, images: Tensor, m
         const given = typeof options.labels === "number" ? zeros([n], { dtype: "int64" }).add(options.labels) : options.labels;
         imageLabels = given.to({ dtype: "int64" });
       }
-      const searchClasses = numClasses && !imageLabels ? numClasses : 0;
-      const start = withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, searchClasses, r, candidates, latentDim, numClasses));
+      const start = withSeed(seed, () => startingPoints(G, images, imageWeights, imageLabels, r, candidates, latentDim, numClasses));
       const z = keep(start.z.requiresGrad_());
       const labels = start.labels ?? (imageLabels && repeatRows(imageLabels));
       const opt = new Adam([z], { lr, betas: [0.9, 0.999] });
