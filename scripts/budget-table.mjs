@@ -12,7 +12,7 @@
 // rows of earlier runs instead.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -50,7 +50,7 @@ const longest = Math.max(...budgets);
 const name = `${values.preset}-s${values.seed}`;
 const run = join(values.out, name);
 const env = { ...process.env, ...(values.threads && { GANTRY_NUM_THREADS: values.threads }) };
-const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.error(`${name}: ${longest} minutes on ${values.threads ?? "all"} thread(s) of ${cpu}`);
 
 if (!existsSync(join(run, "status.json"))) {
