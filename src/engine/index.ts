@@ -51,7 +51,7 @@ export {
 } from "./functional.js";
 export { grad, noGrad, enableGrad, isGradEnabled, type GradOptions } from "./autograd.js";
 export { tidy, keep, scope } from "./scope.js";
-export { withBatchShard, drawBatch, assertBatchSplits, globalMean, globalStd, type BatchShard } from "./shard.js";
+export { withBatchShard, withSegments, drawBatch, assertBatchSplits, globalMean, globalStd, type BatchShard } from "./shard.js";
 export { ThreadGovernor, parseProcStat, describeChange, type ThreadChange, type GovernorIO, type CpuTimes } from "./threads.js";
 export { availableCores } from "./native.js";
 export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, withSeed, getRngState, setRngState, torchVersion } from "./device.js";

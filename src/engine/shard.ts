@@ -39,14 +39,37 @@ export function withBatchShard<T>(shard: BatchShard | null, fn: () => T): T {
 
 /**
  * A random tensor whose first dimension is the batch: draw(shape) itself, or under a shard, the
- * global batch's draw narrowed to this rank's rows.
+ * global batch's draw narrowed to this rank's rows. Inside withSegments(k, ...) the batch is k
+ * equal parts stacked (the fast loop's real and fake halves, each sharded): rank r keeps its rows
+ * of each part, where one process would have drawn them.
  */
 export function drawBatch(shape: readonly number[], draw: (shape: number[]) => Tensor): Tensor {
   if (!active || shape.length === 0) return draw([...shape]);
   const [b, ...rest] = shape;
   const whole = draw([b * active.world, ...rest]);
-  const mine = whole.narrow(0, active.rank * b, b);
-  return mine;
+  if (segments === 1 || b % segments !== 0) return whole.narrow(0, active.rank * b, b);
+  const part = b / segments;
+  return whole
+    .view(segments, active.world, part, ...rest)
+    .narrow(1, active.rank, 1)
+    .reshape([b, ...rest]);
+}
+
+let segments = 1;
+
+/**
+ * Runs fn on a batch of k equal parts stacked along dim 0, each part sharded across ranks as the
+ * batch is (D's one pass over cat([real, fake])), so that drawBatch inside gives each row the draw
+ * one process would.
+ */
+export function withSegments<T>(k: number, fn: () => T): T {
+  const outer = segments;
+  segments = k;
+  try {
+    return fn();
+  } finally {
+    segments = outer;
+  }
 }
 
 /**

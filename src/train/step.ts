@@ -2,7 +2,7 @@
 // a fake batch; 2. update G against D, once every n_critic steps. The options that change the
 // maths live here too (instance noise, DiffAugment, packing via D, lazy penalties, unrolled D,
 // AC-GAN's auxiliary loss); the loop around it is trainer.ts.
-import { type Tensor, cat, crossEntropy, mseLoss, noGrad, stack } from "../engine/index.js";
+import { type Tensor, cat, crossEntropy, mseLoss, noGrad, stack, withSegments } from "../engine/index.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/index.js";
 import { type Adam, type EMA, clipGradNorm, clipWeights } from "../optim/index.js";
 import type { Discriminator } from "../models/index.js";
@@ -150,7 +150,9 @@ export class AdversarialStep implements Step {
     const { D } = this.gan;
     if (!this.batchedD) return [D.forward(this.#view(real, at), realLabels), D.forward(this.#view(fake, at), fakeLabels)];
     const labels = realLabels && fakeLabels ? cat([realLabels, fakeLabels]) : undefined;
-    const out = D.forward(this.#view(cat([real, fake]), at), labels); // (2B / pack, ...): packs never straddle the halves
+    // (2B / pack, ...): packs never straddle the halves. Each half is sharded across ranks, so
+    // random draws inside (instance noise, DiffAugment, phase shuffle) follow withSegments.
+    const out = withSegments(2, () => D.forward(this.#view(cat([real, fake]), at), labels));
     const half = out.shape[0] / 2;
     return [out.narrow(0, 0, half), out.narrow(0, half, half)];
   }
