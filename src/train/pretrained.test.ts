@@ -75,7 +75,8 @@ test("--init with another architecture names the tensors that do not fit; an unk
 });
 test("the shipped pretrained models load and sample without training", () => {
   const names = pretrainedNames();
-  for (const shipped of ["mnist-dcgan", "mnist-acgan"]) assert.ok(names.includes(shipped), `models/pretrained holds ${names.join(", ") || "nothing"}`);
+  for (const shipped of ["mnist-dcgan", "mnist-acgan", "fashion-dcgan"])
+    assert.ok(names.includes(shipped), `models/pretrained holds ${names.join(", ") || "nothing"}`);
   for (const name of names) {
     const { sample, card } = loadPretrainedGenerator(name);
     tidy(() => {
@@ -84,7 +85,7 @@ test("the shipped pretrained models load and sample without training", () => {
       assert.ok(samples.abs().max().item() <= 1, `${name}: samples in [-1, 1]`);
     });
   }
-  assert.match(gantryOk("list"), /pretrained: .*mnist-acgan.*mnist-dcgan/);
+  assert.match(gantryOk("list"), /pretrained: .*fashion-dcgan.*mnist-acgan.*mnist-dcgan/);
   // The conditional one makes the class it is asked for.
   const acgan = loadPretrainedGenerator("mnist-acgan");
   tidy(() => {
