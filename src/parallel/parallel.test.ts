@@ -59,6 +59,13 @@ function assertSameLosses(one: Record_[], two: Record_[], tolerance: number): vo
   }
 }
 
+/** Trains the same run in one process and in two (ROOT/NAME-one, ROOT/NAME-two); both runs' stats. */
+function oneAndTwo(root: string, name: string, args: readonly string[]): [Record_[], Record_[]] {
+  gantryOk("train", ...args, "--out", join(root, `${name}-one`));
+  gantryOk("train", ...args, "--out", join(root, `${name}-two`), "--nproc", "2");
+  return [stats(join(root, `${name}-one`)), stats(join(root, `${name}-two`))];
+}
+
 const mlp = ["--preset", "mnist-mlp", "--steps", "50", "--set", "log.every=10", "--set", "log.checkpointEvery=25"];
 
 test("two processes at half the batch each train exactly as one process: 50 steps of the tutorial's GAN", () => {
@@ -78,13 +85,11 @@ test("two processes at half the batch each train exactly as one process: 50 step
 test("a gradient penalty and n_critic train as in one process: WGAN-GP, 5 critic steps per G step", () => {
   const root = tmp();
   const args = [...mlp, "--loss", "wgan-gp", "--set", "train.nCritic=5", "--lr-g", "1e-4", "--lr-d", "1e-4"];
-  gantryOk("train", ...args, "--out", join(root, "one"));
-  gantryOk("train", ...args, "--out", join(root, "two"), "--nproc", "2");
-  assertSameLosses(stats(join(root, "one")), stats(join(root, "two")), 1e-4);
+  assertSameLosses(...oneAndTwo(root, "gp", args), 1e-4);
   // Adam moves each weight by up to about lr per step whatever the gradient's size, so float32
   // rounding in a near-zero gradient (two half-batch means against one mean) can move a weight by
   // a few lr: the tolerance is 5 lr (5e-4), far below the weights' own change over 50 steps.
-  const gap = weightGap(join(root, "one"), join(root, "two"), 50);
+  const gap = weightGap(join(root, "gp-one"), join(root, "gp-two"), 50);
   assert.ok(gap < 5e-4, `weights after 50 steps differ by ${gap}`);
 });
 
@@ -107,19 +112,13 @@ test("--sync-bn: a BatchNorm model in two processes normalizes as one process do
 test("a toy run (points drawn from the engine's generator) splits its draws across ranks exactly", () => {
   const root = tmp();
   const args = ["--preset", "toy-ring8", "--steps", "20", "--set", "log.every=5", "--set", "log.checkpointEvery=20"];
-  gantryOk("train", ...args, "--out", join(root, "one"));
-  gantryOk("train", ...args, "--out", join(root, "two"), "--nproc", "2");
-  assertSameLosses(stats(join(root, "one")), stats(join(root, "two")), 1e-4);
+  assertSameLosses(...oneAndTwo(root, "toy", args), 1e-4);
 });
 
 test("batch statistics span the global batch: DRAGAN's std, minibatch std, BEGAN's control and RaGAN's means train as in one process", () => {
   const root = tmp();
   const toy = ["--preset", "toy-ring8", "--set", "log.every=5", "--set", "log.checkpointEvery=1000"];
-  const both = (name: string, flags: readonly string[]) => {
-    gantryOk("train", ...toy, ...flags, "--out", join(root, `${name}-one`));
-    gantryOk("train", ...toy, ...flags, "--out", join(root, `${name}-two`), "--nproc", "2");
-    return [stats(join(root, `${name}-one`)), stats(join(root, `${name}-two`))];
-  };
+  const both = (name: string, flags: readonly string[]) => oneAndTwo(root, name, [...toy, ...flags]);
   // Each rank's own statistics put these 1e-4 to 3e-2 apart within 20 steps; taken over both ranks, 1e-7.
   for (const [name, flags] of [
     ["dragan", ["--loss", "dragan"]],
@@ -145,11 +144,7 @@ test("batch statistics span the global batch: DRAGAN's std, minibatch std, BEGAN
 
 test("draws inside D's one pass over real and fake (instance noise, WaveGAN's phase shuffle) are what one process draws", () => {
   const root = tmp();
-  const both = (name: string, args: readonly string[]) => {
-    gantryOk("train", ...args, "--out", join(root, `${name}-one`));
-    gantryOk("train", ...args, "--out", join(root, `${name}-two`), "--nproc", "2");
-    assertSameLosses(stats(join(root, `${name}-one`)), stats(join(root, `${name}-two`)), 1e-5);
-  };
+  const both = (name: string, args: readonly string[]) => assertSameLosses(...oneAndTwo(root, name, args), 1e-5);
   // Each half of the batch (real, fake) is sharded, so rank r's rows of the pass are rows r of
   // each half: a draw narrowed as one batch gave them the wrong rows (1e-3 apart at step 1).
   both("noise", ["--preset", "toy-ring8", "--steps", "10", "--set", "log.every=1", "--set", "train.instanceNoise=0.5"]);
