@@ -25,6 +25,8 @@ export interface BatchShard {
 }
 
 let active: BatchShard | null = null;
+/** The parts of the batch being drawn for, each sharded on its own (withSegments); 1 outside. */
+let segments = 1;
 
 /** Runs fn with batch-shaped draws sharded (the trainer wraps each training step in it). */
 export function withBatchShard<T>(shard: BatchShard | null, fn: () => T): T {
@@ -54,8 +56,6 @@ export function drawBatch(shape: readonly number[], draw: (shape: number[]) => T
     .narrow(1, active.rank, 1)
     .reshape([b, ...rest]);
 }
-
-let segments = 1;
 
 /**
  * Runs fn on a batch of k equal parts stacked along dim 0, each part sharded across ranks as the
