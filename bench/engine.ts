@@ -1,5 +1,7 @@
 // npm run bench:engine — gantry's engine against PyTorch on this machine, in one run.
-//  1. per-op call overhead: a 4-element add, in µs per call;
+//  1. per-op call overhead: a 4-element add, in µs per call. Each add runs in its own scope, which
+//     frees the result at once, as Python frees `a + b`; a second figure leaves the result to the
+//     GC (an op outside every scope, as at a REPL);
 //  2. the tutorial's MLP GAN training step (G 100-256-512-1024-784 tanh, D 784-512-256-1 sigmoid,
 //     BCE, Adam 2e-4 (0.5, 0.999), batch 64), D on real and fake separately, then G.
 // Rounds alternate between the two so that machine noise hits both alike. The last line is JSON.
@@ -58,15 +60,23 @@ async function main() {
 
   const a = ones([4]);
   const b = ones([4]);
-  const addCall = () => tidy(() => a.add(b));
+  const addCall = () =>
+    tidy(() => {
+      a.add(b);
+    });
+  const unscopedCall = () => a.add(b);
   timeMs(addCall, 20000);
+  timeMs(unscopedCall, 20000);
   await torch.ask(`op 20000`);
-  const opUs = { gantry: [] as number[], torch: [] as number[] };
+  const opUs = { gantry: [] as number[], unscoped: [] as number[], torch: [] as number[] };
   for (let r = 0; r < 5; r++) {
     opUs.gantry.push(timeMs(addCall, 50000) * 1000);
+    opUs.unscoped.push(timeMs(unscopedCall, 50000) * 1000);
     opUs.torch.push((await torch.ask<{ us: number }>(`op 50000`)).us);
   }
-  console.log(`op overhead (4-element add): gantry ${median(opUs.gantry).toFixed(2)} us, torch ${median(opUs.torch).toFixed(2)} us`);
+  console.log(
+    `op overhead (4-element add): gantry ${median(opUs.gantry).toFixed(2)} us (result left to the GC: ${median(opUs.unscoped).toFixed(2)} us), torch ${median(opUs.torch).toFixed(2)} us`,
+  );
 
   const step = mlpGan();
   timeMs(step, 10);
@@ -85,7 +95,7 @@ async function main() {
       gantry_ms: +gantryMs.toFixed(3),
       torch_ms: +torchMs.toFixed(3),
       ratio: +(gantryMs / torchMs).toFixed(3),
-      op_us: { gantry: +median(opUs.gantry).toFixed(3), torch: +median(opUs.torch).toFixed(3) },
+      op_us: { gantry: +median(opUs.gantry).toFixed(3), gantry_unscoped: +median(opUs.unscoped).toFixed(3), torch: +median(opUs.torch).toFixed(3) },
       threads,
     }),
   );

@@ -9,21 +9,18 @@
 
 namespace gantry {
 
-// A JS-owned reference to one at::Tensor. JS frees it with dispose(); the GC finalizer is a
-// safety net for handles that were never disposed.
-struct Handle {
-  static constexpr uint64_t kMagic = 0x67616e7472793031ULL;  // "gantry01"
-  uint64_t magic = kMagic;
-  at::Tensor tensor;
-  int64_t accountedBytes = 0;  // reported to V8 as external memory
-};
+// Tensors reach JS as handles: a BigInt naming a slot of a per-thread table, (generation << 32) |
+// index. Creating and freeing one costs a table entry, not a V8 object with a finalizer (node's
+// finalizers cost more than the op itself on small tensors). dispose() frees the slot and bumps its
+// generation, so a stale handle is refused with a clear error instead of reaching freed memory.
+// JS frees handles deterministically (scopes, dispose); a FinalizationRegistry in tensor.ts is the
+// safety net for the tensors that no scope owns.
 
 // Wraps a defined tensor in a new JS handle.
 Napi::Value wrap(Napi::Env env, at::Tensor tensor);
 // The tensor behind a JS handle; throws a JS-visible error naming `what` if it is not one.
 const at::Tensor& unwrap(const Napi::Value& value, const char* what);
 bool isHandle(const Napi::Value& value);
-
 // Thrown for bad arguments from JS; carries no libtorch backtrace.
 struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;

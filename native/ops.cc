@@ -1,7 +1,7 @@
 // The one generic entry point: call any ATen operator by name through libtorch's dispatcher.
 // Autograd, CPU and CUDA all come from the dispatcher, so a new op needs no new C++ here.
 //
-// resolveOp("aten::add", "Tensor") looks the schema up once and returns an id; call(id, args)
+// resolveOp("aten::add", "Tensor") looks the schema up once and returns an id; call(id, ...args)
 // converts the JS arguments by the schema's types, runs a boxed call and converts the results.
 #include "gantry.h"
 
@@ -207,18 +207,16 @@ const OpEntry& entryOf(const Napi::Value& id) {
   return registry[i];
 }
 
-// Runs the op on a stack built from args; leaves the results on the stack.
-void runBoxed(const OpEntry& op, const Napi::Value& argsValue, torch::jit::Stack& stack) {
-  if (!argsValue.IsArray()) throw ArgError(op.name + ": arguments must be an array");
-  Napi::Array args = argsValue.As<Napi::Array>();
-  if (args.Length() > op.args.size()) {
-    throw ArgError(op.name + ": takes " + std::to_string(op.args.size()) + " arguments, got " + std::to_string(args.Length()));
+// Runs the op on a stack built from the call's arguments after the op id; leaves the results on
+// the stack. The arguments come positionally, not as one array: reading an array's elements back
+// through Node-API costs more than the small ops themselves.
+void runBoxed(const OpEntry& op, const Napi::CallbackInfo& info, torch::jit::Stack& stack) {
+  size_t given = info.Length() - 1;
+  if (given > op.args.size()) {
+    throw ArgError(op.name + ": takes " + std::to_string(op.args.size()) + " arguments, got " + std::to_string(given));
   }
   stack.reserve(op.args.size());
-  for (size_t i = 0; i < op.args.size(); i++) {
-    Napi::Value v = i < args.Length() ? args.Get(static_cast<uint32_t>(i)) : args.Env().Undefined();
-    stack.push_back(toIValue(op, op.args[i], v));
-  }
+  for (size_t i = 0; i < op.args.size(); i++) stack.push_back(toIValue(op, op.args[i], info[i + 1]));
   op.handle.callBoxed(stack);
 }
 
@@ -250,13 +248,13 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
   });
 }
 
-// call(id, args) -> a tensor, a number, or an array of them when the op returns several
+// call(id, ...args) -> a tensor, a number, or an array of them when the op returns several
 Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const OpEntry& op = entryOf(info[0]);
     torch::jit::Stack stack;
-    runBoxed(op, info[1], stack);
+    runBoxed(op, info, stack);
     if (stack.size() == 1) return fromIValue(env, op, stack[0]);
     Napi::Array out = Napi::Array::New(env, stack.size());
     for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), fromIValue(env, op, stack[i]));
@@ -264,13 +262,13 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
   });
 }
 
-// callVoid(id, args): for in-place ops, whose result is their first argument.
+// callVoid(id, ...args): for in-place ops, whose result is their first argument.
 Napi::Value CallVoid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const OpEntry& op = entryOf(info[0]);
     torch::jit::Stack stack;
-    runBoxed(op, info[1], stack);
+    runBoxed(op, info, stack);
     return env.Undefined();
   });
 }

@@ -9,56 +9,102 @@
 #include <torch/version.h>
 #endif
 
-#include <atomic>
 #include <cstring>
+#include <deque>
+#include <vector>
 #include <mutex>
 
 namespace gantry {
 
 namespace {
-std::atomic<int64_t> liveHandles{0};
+// One table per JS thread: a handle belongs to the thread (isolate) that made it.
+struct Slot {
+  at::Tensor tensor;
+  uint32_t index = 0;
+  uint32_t generation = 0;
+  int64_t accountedBytes = 0;  // reported to V8 as external memory
+};
+struct Table {
+  // A deque: slots never move, so a reference from unwrap() stays valid while wrap() adds slots.
+  std::deque<Slot> slots;
+  std::vector<uint32_t> free;
+  int64_t live = 0;
+  // External memory is reported to V8 in steps of 1 MiB, not per tensor: it only tells the GC how
+  // much the tensors owned by the safety net hold, and a call per op costs more than the op.
+  int64_t unreportedBytes = 0;
+};
+thread_local Table table;
+constexpr int64_t kReportStep = 1 << 20;
+
+void account(Napi::Env env, Table& t, int64_t bytes) {
+  t.unreportedBytes += bytes;
+  if (t.unreportedBytes >= kReportStep || t.unreportedBytes <= -kReportStep) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, t.unreportedBytes);
+    t.unreportedBytes = 0;
+  }
+}
 
 int64_t hostBytes(const at::Tensor& t) {
   return t.device().is_cpu() ? static_cast<int64_t>(t.nbytes()) : 0;
 }
 
-// Frees the tensor once: from dispose(), or from the GC finalizer if dispose() never ran.
-void release(Napi::Env env, Handle* h) {
-  if (!h->tensor.defined()) return;
-  h->tensor = at::Tensor();
-  liveHandles--;
-  if (h->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -h->accountedBytes);
-  h->accountedBytes = 0;
+// The live slot a handle names, or nullptr: not a handle, or one already disposed.
+Slot* slotOf(const Napi::Value& value, bool* isHandleValue = nullptr) {
+  if (isHandleValue) *isHandleValue = false;
+  if (!value.IsBigInt()) return nullptr;
+  bool lossless = false;
+  uint64_t bits = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  auto index = static_cast<uint32_t>(bits & 0xffffffffu);
+  Table& t = table;
+  if (!lossless || index >= t.slots.size()) return nullptr;
+  if (isHandleValue) *isHandleValue = true;
+  Slot& slot = t.slots[index];
+  return slot.generation == static_cast<uint32_t>(bits >> 32) && slot.tensor.defined() ? &slot : nullptr;
 }
 
-void finalize(Napi::Env env, Handle* h) {
-  release(env, h);
-  delete h;
-}
-
-Handle* handleOf(const Napi::Value& value) {
-  if (!value.IsExternal()) return nullptr;
-  auto* h = value.As<Napi::External<Handle>>().Data();
-  return h && h->magic == Handle::kMagic ? h : nullptr;
+// Frees the slot's tensor now; the slot's next tenant gets a new generation.
+void release(Napi::Env env, Slot& slot) {
+  Table& t = table;
+  slot.tensor = at::Tensor();
+  slot.generation++;
+  t.live--;
+  if (slot.accountedBytes) account(env, t, -slot.accountedBytes);
+  slot.accountedBytes = 0;
+  t.free.push_back(slot.index);
 }
 }  // namespace
 
-bool isHandle(const Napi::Value& value) { return handleOf(value) != nullptr; }
+bool isHandle(const Napi::Value& value) {
+  bool handle = false;
+  slotOf(value, &handle);
+  return handle;
+}
 
 Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
-  auto* h = new Handle();
-  h->accountedBytes = hostBytes(tensor);
-  h->tensor = std::move(tensor);
-  liveHandles++;
-  if (h->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, h->accountedBytes);
-  return Napi::External<Handle>::New(env, h, finalize);
+  Table& t = table;
+  uint32_t index;
+  if (t.free.empty()) {
+    if (t.slots.size() >= 0xffffffffu) throw ArgError("too many live tensors (2^32)");
+    index = static_cast<uint32_t>(t.slots.size());
+    t.slots.emplace_back().index = index;
+  } else {
+    index = t.free.back();
+    t.free.pop_back();
+  }
+  Slot& slot = t.slots[index];
+  slot.accountedBytes = hostBytes(tensor);
+  slot.tensor = std::move(tensor);
+  t.live++;
+  if (slot.accountedBytes) account(env, t, slot.accountedBytes);
+  return Napi::BigInt::New(env, (static_cast<uint64_t>(slot.generation) << 32) | index);
 }
 
 const at::Tensor& unwrap(const Napi::Value& value, const char* what) {
-  Handle* h = handleOf(value);
-  if (!h) throw ArgError(std::string(what) + ": expected a tensor handle");
-  if (!h->tensor.defined()) throw ArgError(std::string(what) + ": the tensor was disposed and cannot be used again");
-  return h->tensor;
+  bool handle = false;
+  Slot* slot = slotOf(value, &handle);
+  if (!handle) throw ArgError(std::string(what) + ": expected a tensor handle");
+  if (!slot) throw ArgError(std::string(what) + ": the tensor was disposed and cannot be used again");
+  return slot->tensor;
 }
 
 namespace {
@@ -136,15 +182,16 @@ GANTRY_FN(Meta) {
 // dispose(handle): frees the tensor now; a second dispose is a no-op.
 GANTRY_FN(Dispose) {
   GUARD({
-    Handle* h = handleOf(info[0]);
-    if (!h) throw ArgError("dispose: expected a tensor handle");
-    release(info.Env(), h);
+    bool handle = false;
+    Slot* slot = slotOf(info[0], &handle);
+    if (!handle) throw ArgError("dispose: expected a tensor handle");
+    if (slot) release(info.Env(), *slot);
     return info.Env().Undefined();
   });
 }
 
 GANTRY_FN(LiveTensors) {
-  return Napi::Number::New(info.Env(), static_cast<double>(liveHandles.load()));
+  return Napi::Number::New(info.Env(), static_cast<double>(table.live));
 }
 
 // --- autograd ---------------------------------------------------------------------------

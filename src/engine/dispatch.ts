@@ -24,7 +24,7 @@ export class Op {
   call(args: Arg[]): Result {
     const id = this.id;
     try {
-      return native.call(id, args);
+      return native.call(id, ...args);
     } catch (err) {
       throw opError(err, this.name, args);
     }
@@ -34,7 +34,7 @@ export class Op {
   callVoid(args: Arg[]): void {
     const id = this.id;
     try {
-      native.callVoid(id, args);
+      native.callVoid(id, ...args);
     } catch (err) {
       throw opError(err, this.name, args);
     }
@@ -59,7 +59,7 @@ function shapesOf(args: readonly Arg[]): string {
   const shapes: string[] = [];
   const visit = (a: Arg) => {
     if (Array.isArray(a)) for (const x of a) visit(x);
-    else if (a !== null && typeof a === "object") {
+    else if (typeof a === "bigint") {
       try {
         shapes.push(`[${native.meta(a as Handle)[0].join(", ")}]`);
       } catch {

@@ -88,6 +88,53 @@ test("the GC finalizer frees tensors that were never disposed", async () => {
   assert.ok(E.liveTensors() <= before, `${E.liveTensors() - before} tensors still live after GC`);
 });
 
+/** Collects garbage until `done` holds or ten rounds pass; FinalizationRegistry callbacks run on later turns. */
+async function collectUntil(done: () => boolean): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, "run with --expose-gc (scripts/run-tests.mjs does)");
+  for (let i = 0; i < 10 && !done(); i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test("tensors returned from the outermost tidy, and kept ones, are freed by the GC when dropped", async () => {
+  const before = E.liveTensors();
+  (() => {
+    for (let i = 0; i < 200; i++) E.tidy(() => E.ones([10]).mul(2));
+    for (let i = 0; i < 200; i++) E.keep(E.tidy(() => E.ones([10]).add(1)));
+  })();
+  assert.ok(E.liveTensors() >= before + 400);
+  await collectUntil(() => E.liveTensors() <= before);
+  assert.equal(E.liveTensors(), before);
+});
+
+test("a disposed tensor's handle is refused even after its slot holds a new tensor", () => {
+  const a = E.ones([3]);
+  const stale = a.handle;
+  a.dispose();
+  const b = E.full([3], 7); // takes the slot a freed
+  assert.throws(() => E.op("aten::add.Tensor").call([stale, b.handle, 1]), /disposed/);
+  assert.throws(() => E.op("aten::add.Tensor").call([5 as never, b.handle, 1]), /expected a tensor/);
+  assert.equal(b.sum().item(), 21);
+  b.dispose();
+});
+
+test("assign() moves the GC's safety net with the data: dropping the source frees nothing", async () => {
+  const target = E.keep(E.zeros([4]));
+  (() => {
+    const source = E.keep(E.ones([4]).mul(5));
+    target.assign(source);
+  })();
+  let rounds = 0;
+  await collectUntil(() => ++rounds > 5); // the source object is garbage now; its net is disarmed
+  assert.equal(
+    E.tidy(() => target.sum().item()),
+    20,
+  );
+  target.dispose();
+});
+
 test("10,000 training steps keep live tensors and resident memory flat", async () => {
   E.manualSeed(0);
   const model = new Sequential(new Linear(16, 32), new ReLU(), new Linear(32, 1));

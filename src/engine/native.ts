@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { DTypeError, EngineError, GanError, NotImplementedError, OutOfMemoryError, ShapeError, ValueError } from "../errors.js";
 
-/** An opaque reference to one libtorch tensor, owned by a Tensor. */
+/** An opaque reference to one libtorch tensor, owned by a Tensor (a BigInt naming a slot of the addon's table). */
 export type Handle = { readonly __handle: unique symbol };
 export type Arg = Handle | number | boolean | string | null | undefined | readonly Arg[];
 export type Result = Handle | number | boolean | null | Result[];
@@ -14,8 +14,9 @@ export type Result = Handle | number | boolean | null | Result[];
 export interface Native {
   resolveOp(name: string, overload: string): number;
   opSchema(id: number): string;
-  call(id: number, args: Arg[]): Result;
-  callVoid(id: number, args: Arg[]): void;
+  /** Runs op `id` on its arguments, given positionally as the schema lists them. */
+  call(id: number, ...args: Arg[]): Result;
+  callVoid(id: number, ...args: Arg[]): void;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number): Handle;
   toBuffer(h: Handle): ArrayBuffer;
   item(h: Handle): number;
@@ -157,7 +158,8 @@ const cudaBuilt = () => (addon?.cudaDeviceCount() ?? 0) > 0;
 
 /** Every addon function, throwing gantry's typed errors; the op calls add their own context. */
 function guard(addon: Native): Native {
-  const direct = new Set(["call", "callVoid"]);
+  // The op calls add their own context; dispose is on every op's path and only a misuse throws.
+  const direct = new Set(["call", "callVoid", "dispose"]);
   return Object.fromEntries(
     Object.entries(addon).map(([name, fn]) => [
       name,

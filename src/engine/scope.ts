@@ -1,5 +1,7 @@
 // Deterministic memory: every tensor made inside a scope is freed when the scope ends, except
-// those it returns or keeps. GC finalizers in the addon are only a safety net.
+// those it returns or keeps. A tensor that no scope owns (made outside every scope, kept, or
+// returned from the outermost one) is handed to the GC's safety net (Owned.unscoped), which frees
+// it if it is never disposed; the hot path inside a scope pays nothing for that net.
 import { GanError } from "../errors.js";
 
 export interface Owned {
@@ -7,18 +9,22 @@ export interface Owned {
   readonly isDisposed: boolean;
   /** Set by keep(): no scope frees it; only dispose() does. */
   kept: boolean;
+  /** Called when no scope owns it any longer: from then on dispose() or the GC frees it. */
+  unscoped(): void;
 }
 
 const stack: Owned[][] = [];
 
-/** Registers a new tensor with the innermost scope, if any. */
+/** Registers a new tensor with the innermost scope; outside every scope, with the GC. */
 export function track(t: Owned): void {
   if (stack.length) stack[stack.length - 1].push(t);
+  else t.unscoped();
 }
 
 /** Marks a tensor to outlive every scope (model parameters, optimizer state). */
 export function keep<T extends Owned>(t: T): T {
   t.kept = true;
+  t.unscoped();
   return t;
 }
 
@@ -36,8 +42,9 @@ function close(scope: Owned[], escaping: Set<Owned>): void {
   const parent = stack[stack.length - 1];
   for (const t of scope) {
     if (t.kept || t.isDisposed) continue;
-    if (escaping.has(t)) parent?.push(t);
-    else t.dispose();
+    if (!escaping.has(t)) t.dispose();
+    else if (parent) parent.push(t);
+    else t.unscoped();
   }
 }
 

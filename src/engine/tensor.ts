@@ -13,6 +13,14 @@ export type Dims = number | readonly number[];
 export const reductions = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof reductions;
 
+// The safety net for tensors that no scope owns: one the GC collects without dispose() frees its
+// libtorch tensor here. The registry holds a box, not the handle, so that dispose() and assign()
+// can disarm or move it; registering without an unregister token costs a fifth as much.
+type Net = { handle: Handle | null };
+const collected = new FinalizationRegistry<Net>((net) => {
+  if (net.handle !== null) native.dispose(net.handle);
+});
+
 /** Wraps a handle returned by the engine. */
 export function wrap(h: Result): Tensor {
   return new Tensor(h as Handle);
@@ -35,6 +43,7 @@ function sizes(args: readonly number[] | readonly [readonly number[]]): readonly
 export class Tensor implements Owned, Disposable {
   #handle: Handle | null;
   #meta: [number[], number, string, boolean] | null = null;
+  #net: Net | null = null;
   kept = false;
 
   constructor(handle: Handle) {
@@ -56,10 +65,17 @@ export class Tensor implements Owned, Disposable {
     if (this.#handle === null) return;
     native.dispose(this.#handle);
     this.#handle = null;
+    if (this.#net) this.#net.handle = null;
   }
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  unscoped(): void {
+    if (this.#net || this.#handle === null) return;
+    this.#net = { handle: this.#handle };
+    collected.register(this, this.#net);
   }
 
   /**
@@ -72,6 +88,9 @@ export class Tensor implements Owned, Disposable {
     this.#handle = h;
     this.#meta = null;
     other.#handle = null;
+    // The GC's net follows the handle: other's would free it when other is collected.
+    if (other.#net) other.#net.handle = null;
+    if (this.#net) this.#net.handle = h;
     return this;
   }
 
