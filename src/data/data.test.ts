@@ -3,12 +3,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { PNG } from "pngjs";
+import sharp from "sharp";
 import * as E from "../engine/index.js";
 import {
   readIdx,
@@ -205,39 +206,82 @@ function png(path: string, width: number, height: number, rgb: [number, number, 
   writeFileSync(path, PNG.sync.write(p));
 }
 
-test("an image folder: classes from subfolders, resize and centre crop, grayscale", () => {
+test("an image folder: classes from subfolders, resize and centre crop, grayscale", async () => {
   const dir = tmp();
   mkdirSync(join(dir, "cats"));
   mkdirSync(join(dir, "dogs"));
   png(join(dir, "cats", "a.png"), 64, 48, [200, 100, 50]);
   png(join(dir, "dogs", "b.png"), 40, 80, [10, 20, 30]);
   writeFileSync(join(dir, "dogs", "notes.txt"), "not an image");
-  const rgb = loadImageFolder(dir, { size: 32 });
+  const rgb = await loadImageFolder(dir, { size: 32 });
   assert.equal(rgb.length, 2);
   assert.deepEqual(rgb.imageShape, [3, 32, 32]);
   assert.deepEqual([...rgb.labels!], [0, 1]);
   assert.equal(rgb.numClasses, 2);
   assert.deepEqual([...new Set(rgb.images.subarray(0, 1024))], [200], "a flat colour stays flat through resize and crop");
-  const grey = loadImageFolder(dir, { size: 32, channels: 1 });
+  const grey = await loadImageFolder(dir, { size: 32, channels: 1 });
   assert.equal(grey.images[0], Math.round(0.299 * 200 + 0.587 * 100 + 0.114 * 50));
 });
 
-test("bad image folders: empty, unreadable and too-small images are reported by count and name", () => {
+test("a folder's decoded images are cached, read back, and decoded again when a file changes", async () => {
+  const dir = tmp();
+  const cache = tmp();
+  png(join(dir, "a.png"), 40, 40, [90, 90, 90]);
+  // A grayscale JPEG, dark on its left and light on its right, whose EXIF tag says to turn it a
+  // quarter clockwise: read as RGB, upright, so dark on top.
+  const grey = Buffer.alloc(48 * 40, 220);
+  for (let y = 0; y < 40; y++) grey.fill(30, y * 48, y * 48 + 24);
+  await sharp(grey, { raw: { width: 48, height: 40, channels: 1 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toFile(join(dir, "b.jpg"));
+  const before = process.env.GANTRY_CACHE_DIR;
+  process.env.GANTRY_CACHE_DIR = cache;
+  try {
+    const first = await loadImageFolder(dir, { size: 32, cacheAfterMs: 0 });
+    const b = first.images.subarray(3 * 1024);
+    assert.ok(b[2 * 32 + 16] < 60 && b[29 * 32 + 16] > 190, `upright: dark on top (${b[2 * 32 + 16]}), light below (${b[29 * 32 + 16]})`);
+    for (const c of [1, 2]) assert.deepEqual(b.subarray(c * 1024, (c + 1) * 1024), b.subarray(0, 1024), "grey in all three channels");
+    const files = readdirSync(join(cache, "folders"));
+    assert.equal(files.length, 1);
+    // The next load reads the cache, not the images: mark the cached bytes and see the mark come back.
+    const path = join(cache, "folders", files[0]);
+    const marked = readFileSync(path);
+    marked[0] = 7;
+    writeFileSync(path, marked);
+    assert.equal((await loadImageFolder(dir, { size: 32 })).images[0], 7);
+    assert.equal((await loadImageFolder(dir, { size: 32, cache: false })).images[0], 90);
+    // A changed file (its date) names a new cache entry, decoded afresh.
+    utimesSync(join(dir, "a.png"), new Date(), new Date(Date.now() + 5000));
+    assert.equal((await loadImageFolder(dir, { size: 32, cacheAfterMs: 0 })).images[0], 90);
+    assert.equal(readdirSync(join(cache, "folders")).length, 2);
+    // Quick folders are not written at all (the default threshold is 2 s of decoding).
+    png(join(dir, "c.png"), 40, 40, [1, 1, 1]);
+    await loadImageFolder(dir, { size: 32 });
+    assert.equal(readdirSync(join(cache, "folders")).length, 2);
+  } finally {
+    if (before === undefined) delete process.env.GANTRY_CACHE_DIR;
+    else process.env.GANTRY_CACHE_DIR = before;
+  }
+});
+
+test("bad image folders: empty, unreadable and too-small images are reported by count and name", async () => {
   const empty = tmp();
-  assert.throws(() => loadImageFolder(empty, { size: 32 }), /no images \(\.png, \.jpg, \.jpeg\) found/);
-  assert.throws(() => loadImageFolder(join(empty, "nope"), { size: 32 }), /not a folder of images/);
+  await assert.rejects(() => loadImageFolder(empty, { size: 32 }), /no images \(\.png, \.jpg, \.jpeg\) found/);
+  await assert.rejects(() => loadImageFolder(join(empty, "nope"), { size: 32 }), /not a folder of images/);
   const dir = tmp();
   png(join(dir, "ok.png"), 40, 40, [1, 2, 3]);
   writeFileSync(join(dir, "broken.png"), "this is not a png");
   writeFileSync(join(dir, "broken.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0x00]));
   png(join(dir, "small.png"), 8, 8, [1, 2, 3]);
-  assert.throws(
+  await sharp(Buffer.alloc(40 * 10 * 3, 50), { raw: { width: 40, height: 10, channels: 3 } }).jpeg().toFile(join(dir, "wide.jpg"));
+  await assert.rejects(
     () => loadImageFolder(dir, { size: 32 }),
     (e) =>
       e instanceof DataError &&
-      /of 4/.test(e.message) &&
+      /of 5/.test(e.message) &&
       /2 unreadable: .*broken\.jpg.*broken\.png/.test(e.message) &&
-      /1 smaller than half of 32 px on a side: .*small\.png \(8x8\)/.test(e.message),
+      /2 smaller than half of 32 px on a side: .*small\.png \(8x8\), .*wide\.jpg \(40x10\)/.test(e.message),
   );
 });
 

@@ -1,12 +1,16 @@
-// A user's folder of images (PNG or JPEG), flat or with one subfolder per class. Images are
-// decoded by pngjs and jpeg-js, optionally made grayscale, their shorter side resized to `size`
-// (bilinear, by libtorch) and centre-cropped to size x size.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join } from "node:path";
+// A user's folder of images (PNG or JPEG), flat or with one subfolder per class, for training:
+// decoded by sharp (libvips), their shorter side resized to `size` and centre-cropped to size x
+// size, optionally made grayscale, and cached decoded. Single images given on the command line
+// (decodeImage, prepareImage) go through pngjs, jpeg-js and libtorch instead, synchronously.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
+import sharp from "sharp";
 import { tensor, tidy, upsample } from "../engine/index.js";
-import type { ImageDataset } from "./datasets.js";
+import { cacheDir, type ImageDataset } from "./datasets.js";
 import { DataError } from "../errors.js";
 
 const extensions = new Set([".png", ".jpg", ".jpeg"]);
@@ -16,6 +20,10 @@ export interface ImageFolderOptions {
   size: number;
   /** 1 for grayscale, 3 for RGB (default). */
   channels?: 1 | 3;
+  /** Keep the decoded images in gantry's cache and read them back next time (default true). */
+  cache?: boolean;
+  /** Write the cache only when decoding took at least this long (default 2,000 ms): small folders decode faster than they load. */
+  cacheAfterMs?: number;
 }
 
 export interface Decoded {
@@ -27,15 +35,45 @@ export interface Decoded {
 /** The most pixels an image may declare: 40 megapixels (an 8000x5000 photo) decode to 160 MB of RGBA. */
 export const MAX_PIXELS = 40_000_000;
 
+/** The size a PNG (IHDR) or JPEG (its frame header) declares, or null when the bytes are neither. */
+export function headerSize(bytes: Buffer): { width: number; height: number } | null {
+  if (bytes.length >= 24 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString("latin1", 12, 16) === "IHDR") {
+    return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+  }
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 but DHT, JPG, DAC).
+  for (let i = 2; i + 9 < bytes.length; ) {
+    if (bytes[i] !== 0xff) return null;
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { width: bytes.readUInt16BE(i + 7), height: bytes.readUInt16BE(i + 5) };
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) i += 2;
+    else i += 2 + bytes.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
+const tooLarge = (w: number, h: number) => `its header declares ${w}x${h} pixels, more than the ${MAX_PIXELS / 1e6} megapixels gantry decodes; shrink it first`;
+
+/** A PNG's IHDR size, read before decoding, so that a tiny file declaring a huge image is refused at once. */
+function checkPngHeader(bytes: Buffer): void {
+  const declared = headerSize(bytes);
+  if (declared && declared.width * declared.height > MAX_PIXELS) throw new Error(tooLarge(declared.width, declared.height));
+}
+
 /** A PNG or JPEG file as RGBA; one that declares more than MAX_PIXELS is refused before decoding. */
 export function decodeImage(path: string): Decoded {
   const bytes = readFileSync(path);
   if (extname(path).toLowerCase() === ".png") {
-    // The header's size is read before decoding, so a tiny file declaring a huge image is refused at once.
-    if (bytes.length >= 24 && bytes.toString("latin1", 12, 16) === "IHDR") {
-      const [w, h] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
-      if (w * h > MAX_PIXELS)
-        throw new DataError(`${path}: its header declares ${w}x${h} pixels, more than the ${MAX_PIXELS / 1e6} megapixels gantry decodes; shrink it first`);
+    try {
+      checkPngHeader(bytes);
+    } catch (err) {
+      throw new DataError(`${path}: ${(err as Error).message}`);
     }
     const png = PNG.sync.read(bytes);
     return { width: png.width, height: png.height, rgba: png.data };
@@ -62,13 +100,12 @@ export function prepareImage(img: Decoded, size: number, channels: 1 | 3): Uint8
   });
 }
 
-/** Loads every image under `dir`; subfolders, if any, are the classes (in name order). */
-export function loadImageFolder(dir: string, options: ImageFolderOptions): ImageDataset {
-  const { size, channels = 3 } = options;
+/** Lists the images under `dir`; subfolders, if any, are the classes (in name order). */
+function listImages(dir: string): { files: { path: string; label: number }[]; classes: string[] } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`${dir}: not a folder of images`);
   const entries = readdirSync(dir).sort();
   const classes = entries.filter((e) => statSync(join(dir, e)).isDirectory());
-  const files: { path: string; label: number }[] = classes.length
+  const files = classes.length
     ? classes.flatMap((c, label) =>
         readdirSync(join(dir, c))
           .sort()
@@ -79,23 +116,101 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
   if (!files.length) {
     throw new DataError(`${dir}: no images (.png, .jpg, .jpeg) found${classes.length ? ` in its ${classes.length} class folders` : ""}`);
   }
-  const images = new Uint8Array(files.length * channels * size * size);
+  return { files, classes };
+}
+
+/**
+ * One file through sharp (libvips): EXIF orientation applied, the shorter side resized to `size`
+ * and the centre cropped (`fit: cover`), as (C, size, size) uint8 written at `out`. Grayscale is
+ * 0.299 R + 0.587 G + 0.114 B of the resized RGB, as PIL's "L" mode.
+ */
+async function decodeInto(path: string, size: number, channels: 1 | 3, out: Uint8Array): Promise<"ok" | { width: number; height: number }> {
+  // Read here, on the main thread (a small file is in the page cache), so that sharp's one task on
+  // the thread pool is the decoding: a second round trip for the metadata cost a third of the time.
+  const bytes = readFileSync(path);
+  const image = sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: "error" });
+  // Neither test depends on the EXIF orientation: a quarter turn swaps the sides.
+  const { width, height } = headerSize(bytes) ?? (await image.metadata());
+  if (width === undefined || height === undefined) throw new Error("no image size in its header");
+  if (width * height > MAX_PIXELS) throw new Error(tooLarge(width, height));
+  if (Math.min(width, height) < size / 2) return { width, height };
+  const rgb = await image.rotate().resize(size, size, { fit: "cover", position: "centre" }).toColourspace("srgb").removeAlpha().raw().toBuffer();
+  const area = size * size;
+  for (let i = 0; i < area; i++) {
+    const r = rgb[3 * i];
+    const g = rgb[3 * i + 1];
+    const b = rgb[3 * i + 2];
+    if (channels === 1) {
+      out[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    } else {
+      out[i] = r;
+      out[area + i] = g;
+      out[2 * area + i] = b;
+    }
+  }
+  return "ok";
+}
+
+/** Where a folder's decoded images are kept: named by everything that would change them. */
+function cachePath(dir: string, files: readonly { path: string }[], size: number, channels: number): string {
+  const hash = createHash("sha256").update(JSON.stringify({ version: 1, dir: resolve(dir), size, channels }));
+  for (const { path } of files) {
+    const st = statSync(path);
+    hash.update(`${path}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  return join(cacheDir(), "folders", `${basename(resolve(dir))}-${size}px-${channels}c-${hash.digest("hex").slice(0, 16)}.u8`);
+}
+
+/**
+ * Loads every image under `dir` into memory as uint8 (the training loop then never waits for
+ * data: a batch is one index_select). Files are decoded by sharp on libuv's thread pool, many at
+ * once, and (with `cache`, the default) a folder that took `cacheAfterMs` or more to decode is kept
+ * in gantry's cache, so that the next run over the same files reads it back instead.
+ */
+export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageDataset> {
+  const { size, channels = 3, cache = true, cacheAfterMs = 2000 } = options;
+  const { files, classes } = listImages(dir);
+  const per = channels * size * size;
+  const dataset = (images: Uint8Array): ImageDataset => ({
+    name: "folder",
+    images,
+    imageShape: [channels, size, size],
+    labels: classes.length ? Uint8Array.from(files, (f) => f.label) : null,
+    numClasses: classes.length,
+    length: files.length,
+    source: dir,
+  });
+  const cached = cache ? cachePath(dir, files, size, channels) : null;
+  if (cached && existsSync(cached) && statSync(cached).size === files.length * per) return dataset(new Uint8Array(readFileSync(cached)));
+
+  const started = performance.now();
+  const images = new Uint8Array(files.length * per);
   const unreadable: string[] = [];
   const tooSmall: string[] = [];
-  files.forEach(({ path }, i) => {
-    let img: Decoded;
-    try {
-      img = decodeImage(path);
-    } catch (err) {
-      unreadable.push(`${path} (${(err as Error).message})`);
-      return;
+  // libvips runs each small image on one thread; the pool's threads take different images.
+  const vipsThreads = sharp.concurrency();
+  sharp.concurrency(1);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const { path } = files[i];
+      try {
+        const result = await decodeInto(path, size, channels, images.subarray(i * per, (i + 1) * per));
+        if (result !== "ok") tooSmall.push(`${path} (${result.width}x${result.height})`);
+      } catch (err) {
+        // libvips repeats its decoder's warnings, one a line: each said once, on one line.
+        const lines = new Set((err as Error).message.split("\n").map((line) => line.trim()));
+        unreadable.push(`${path} (${[...lines].filter(Boolean).join("; ")})`);
+      }
     }
-    if (Math.min(img.width, img.height) < size / 2) {
-      tooSmall.push(`${path} (${img.width}x${img.height})`);
-      return;
-    }
-    images.set(prepareImage(img, size, channels), i * channels * size * size);
-  });
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(files.length, 4 * availableParallelism()) }, worker));
+  } finally {
+    sharp.concurrency(vipsThreads);
+  }
+  unreadable.sort();
+  tooSmall.sort();
   const problems = [
     unreadable.length ? `${unreadable.length} unreadable: ${unreadable.slice(0, 10).join(", ")}${unreadable.length > 10 ? ", ..." : ""}` : "",
     tooSmall.length
@@ -107,13 +222,15 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions): Image
       `${dir}: ${problems.length === 2 ? "images failed two ways" : "some images cannot be used"} (of ${files.length}):\n  ${problems.join("\n  ")}\nRemove or fix them, then run again.`,
     );
   }
-  return {
-    name: "folder",
-    images,
-    imageShape: [channels, size, size],
-    labels: classes.length ? Uint8Array.from(files, (f) => f.label) : null,
-    numClasses: classes.length,
-    length: files.length,
-    source: dir,
-  };
+  if (cached && performance.now() - started >= cacheAfterMs) {
+    // Written aside and renamed, so that a run stopped halfway never leaves a partial cache.
+    try {
+      mkdirSync(dirname(cached), { recursive: true });
+      writeFileSync(`${cached}.${process.pid}.tmp`, images);
+      renameSync(`${cached}.${process.pid}.tmp`, cached);
+    } catch {
+      // A cache that cannot be written only costs the next run its decoding time.
+    }
+  }
+  return dataset(images);
 }

@@ -113,6 +113,10 @@ const folderOptions = z.strictObject({
     .union([z.literal(1), z.literal(3)], { error: "must be 1 (grayscale) or 3 (RGB)" })
     .default(3)
     .describe("3 for RGB, 1 for grayscale"),
+  cache: z
+    .boolean()
+    .default(true)
+    .describe("keep the decoded images in gantry's cache (GANTRY_CACHE_DIR), named by the files' paths, sizes and dates, so the next run skips decoding"),
 });
 
 const letters = "abcdefghijklmnopqrstuvwxyz";
@@ -248,7 +252,7 @@ export const datasets = {
     shape: (o) => ({ dataShape: [o.channels, o.imageSize, o.imageSize], numClasses: 0 }),
     classifier: null,
     toy: null,
-    open: async (o) => ({ kind: "images", dataset: loadImageFolder(o.dataDir, { size: o.imageSize, channels: o.channels }) }),
+    open: async (o) => ({ kind: "images", dataset: await loadImageFolder(o.dataDir, { size: o.imageSize, channels: o.channels, cache: o.cache }) }),
   } satisfies DatasetEntry<typeof folderOptions>,
   "mnist-pairs": translationDataset(
     {
@@ -286,7 +290,7 @@ export const datasets = {
       }),
       classifier: null,
     },
-    async (o) => folderPair(o.dataDir, o.targetDir, o.imageSize, o.channels),
+    async (o) => folderPair(o.dataDir, o.targetDir, o.imageSize, o.channels, o.cache),
   ),
   names: {
     ...textDataset("English first names (8,400 after lowercasing), as character sequences", textOptions(`${letters}-`, 12), () => textSources.names),

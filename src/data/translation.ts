@@ -145,9 +145,9 @@ export async function mnistColour(reverse: boolean, options: { split?: Split; da
 }
 
 /** Two folders of images, unpaired: the source folder's image i beside the target folder's image i mod its count, shuffled. */
-export function folderPair(sourceDir: string, targetDir: string, size: number, channels: 1 | 3): TranslationDataset {
-  const a = loadImageFolder(sourceDir, { size, channels });
-  const b = loadImageFolder(targetDir, { size, channels });
+export async function folderPair(sourceDir: string, targetDir: string, size: number, channels: 1 | 3, cache = true): Promise<TranslationDataset> {
+  const a = await loadImageFolder(sourceDir, { size, channels, cache });
+  const b = await loadImageFolder(targetDir, { size, channels, cache });
   if (a.length === 0 || b.length === 0) throw new DataError(`${a.length ? targetDir : sourceDir}: no images`);
   const n = Math.max(a.length, b.length);
   const per = channels * size * size;

@@ -193,6 +193,7 @@ export interface FolderData {
   dataDir: string;
   imageSize: number;
   channels: 1 | 3;
+  cache?: boolean;
 }
 
 /** Scores that need no classes: what a folder of the user's own images gets. */
@@ -233,7 +234,7 @@ async function realFolder(data: FolderData, recipe?: EncoderRecipe, log?: (m: st
   const key = JSON.stringify([data.dataDir, data.imageSize, data.channels, recipe?.steps]);
   const known = folders.get(key);
   if (known) return known;
-  const dataset = loadImageFolder(data.dataDir, { size: data.imageSize, channels: data.channels });
+  const dataset = await loadImageFolder(data.dataDir, { size: data.imageSize, channels: data.channels, cache: data.cache });
   if (dataset.length < 20)
     throw new ConfigError([{ path: "data.dataDir", message: `${data.dataDir} holds ${dataset.length} image(s); scoring needs at least 20` }]);
   const { encoder, path } = await folderEncoder(data.dataDir, dataset, { recipe, log });
