@@ -3,9 +3,20 @@
 //   gantry tutorial:  the same loop through gantry's Trainer (--loop tutorial);
 //   gantry fast:      gantry's default loop (one G forward reused for G's step, real and fake
 //                     through D together when D has no BatchNorm, D frozen during G's step).
-// Rounds alternate so that machine noise hits all three alike. The last line is JSON.
+// Rounds alternate so that machine noise hits all three alike.
+// Then, unless BENCH_SWEEP=0, how the cost grows: images/s of PyTorch's tutorial loop and gantry's
+// default loop at batch 64, 256 and 1024 for mnist-mlp and mnist-dcgan (28 px), and at 64 and 256
+// (BENCH_SWEEP_64PX, e.g. "64,256,1024") for folder-dcgan (64 px RGB); and unless
+// BENCH_RSS_STEPS=0, the peak resident memory of a 1,000-step mnist-dcgan run on MNIST in each,
+// the two side by side on one thread each. The last line is JSON.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
 import { setNumThreads, torchVersion } from "../src/engine/index.js";
+import { loadDataset } from "../src/data/index.js";
 import { createGan, Trainer } from "../src/train/index.js";
 import { Progress } from "../src/train/progress.js";
 import { TorchWorker, median, scratchDir, machineLine } from "./torch-worker.js";
@@ -13,10 +24,14 @@ import { TorchWorker, median, scratchDir, machineLine } from "./torch-worker.js"
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const device = process.env.BENCH_DEVICE ?? "cpu";
+const sweep = process.env.BENCH_SWEEP !== "0";
+const batches64px = (process.env.BENCH_SWEEP_64PX ?? "64,256").split(",").map(Number);
+const rssSteps = Number(process.env.BENCH_RSS_STEPS ?? 1000);
 const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+const here = dirname(fileURLToPath(import.meta.url));
 
-async function gantryStep(preset: string, loop: "fast" | "tutorial") {
-  const gan = createGan({ preset, train: { loop, steps: 1_000_000, device } });
+async function gantryStep(preset: string, loop: "fast" | "tutorial", batchSize = 64, data?: { dataDir: string; cache: boolean }) {
+  const gan = createGan({ preset, ...(data ? { data } : {}), train: { loop, steps: 1_000_000, device, batchSize } });
   const trainer = await Trainer.create(gan, { runDir: scratchDir(), progress: silent });
   return (steps: number) => {
     const start = process.hrtime.bigint();
@@ -61,11 +76,94 @@ async function main() {
       speedup_fast: +(t / gf).toFixed(3),
     };
   }
-  torch.close();
   console.log(
     `gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast`,
   );
-  console.log(JSON.stringify(results));
+  const scaling = sweep ? await sweepBatches(torch) : null;
+  torch.close();
+  const rss = rssSteps > 0 && device === "cpu" ? await peakMemory() : null;
+  console.log(JSON.stringify({ ...results, ...(scaling ? { scaling } : {}), ...(rss ? { rss } : {}) }));
+}
+
+/** A folder of n 64-px RGB PNGs of noise, for folder-dcgan's step (what is in them does not matter). */
+async function noiseFolder(n: number): Promise<string> {
+  const dir = scratchDir();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sharp({
+        create: { width: 64, height: 64, channels: 3, background: { r: i % 256, g: (7 * i) % 256, b: 128 }, noise: { type: "gaussian", mean: 128, sigma: 40 } },
+      })
+        .png()
+        .toFile(join(dir, `${i}.png`)),
+    ),
+  );
+  return dir;
+}
+
+/** Images per second of PyTorch's tutorial loop and gantry's default loop, batch by batch. */
+async function sweepBatches(torch: TorchWorker) {
+  const folder = await noiseFolder(Math.max(...batches64px) + 8);
+  const cases = [
+    ...[64, 256, 1024].map((batch) => ({ preset: "mnist-mlp", workload: "mlp-gan", batch, px: 28, images: 8192 })),
+    ...[64, 256, 1024].map((batch) => ({ preset: "mnist-dcgan", workload: "dcgan", batch, px: 28, images: 1024 })),
+    ...batches64px.map((batch) => ({ preset: "folder-dcgan", workload: "dcgan64", batch, px: 64, images: 256 })),
+  ];
+  const out: Record<string, number | string>[] = [];
+  for (const c of cases) {
+    // About `images` images a round (at least one step), two rounds after a warm-up step.
+    const steps = Math.max(1, Math.round(c.images / c.batch));
+    await torch.ask(`setup ${c.workload} ${threads} ${device} ${c.batch}`);
+    const fast = await gantryStep(c.preset, "fast", c.batch, c.preset === "folder-dcgan" ? { dataDir: folder, cache: false } : undefined);
+    await torch.ask("run 1");
+    fast(1);
+    const ms = { torch: [] as number[], gantry: [] as number[] };
+    for (let r = 0; r < 2; r++) {
+      ms.torch.push((await torch.ask<{ ms: number }>(`run ${steps}`)).ms);
+      ms.gantry.push(fast(steps));
+    }
+    const [t, g] = [Math.min(...ms.torch), Math.min(...ms.gantry)];
+    const row = {
+      preset: c.preset,
+      px: c.px,
+      batch: c.batch,
+      torch_images_per_s: +((1000 * c.batch) / t).toFixed(0),
+      gantry_images_per_s: +((1000 * c.batch) / g).toFixed(0),
+      speedup: +(t / g).toFixed(3),
+    };
+    console.log(
+      `${c.preset} ${c.px} px, batch ${c.batch}: torch ${row.torch_images_per_s} images/s, gantry ${row.gantry_images_per_s} images/s (${row.speedup}x)`,
+    );
+    out.push(row);
+  }
+  return out;
+}
+
+/** Peak RSS of rssSteps mnist-dcgan steps on MNIST: gantry's Trainer and PyTorch, side by side. */
+async function peakMemory() {
+  const dir = scratchDir();
+  const mnist = await loadDataset("mnist");
+  writeFileSync(join(dir, "mnist.u8"), mnist.images);
+  const run = (cmd: string, args: string[]) =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn(cmd, args, { env: { ...process.env, GANTRY_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" } });
+      let stdout = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => process.stderr.write(d));
+      child.on("exit", (code) =>
+        code === 0 ? resolve(JSON.parse(stdout.trim().split("\n").pop()!).max_rss_mb) : reject(new Error(`${cmd} exited with ${code}`)),
+      );
+    });
+  const started = Date.now();
+  const [gantry, torch] = await Promise.all([
+    run(process.execPath, [join(here, "rss-child.js"), String(rssSteps)]),
+    run(process.env.TORCH_PYTHON ?? "/usr/bin/python3", [join(here, "..", "..", "bench", "torch_worker.py"), "rss", join(dir, "mnist.u8"), String(rssSteps)]),
+  ]);
+  console.log(
+    `peak RSS over ${rssSteps} mnist-dcgan steps on MNIST (tutorial loop, 1 thread each, side by side, ${((Date.now() - started) / 60000).toFixed(1)} min): gantry ${gantry.toFixed(0)} MiB, PyTorch ${torch.toFixed(0)} MiB`,
+  );
+  return { steps: rssSteps, gantry_mb: +gantry.toFixed(0), torch_mb: +torch.toFixed(0) };
 }
 
 await main();

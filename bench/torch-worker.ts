@@ -41,10 +41,17 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+const scratch: string[] = [];
+
 /** A run directory for a benchmark, removed when the process exits. */
 export function scratchDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "gantry-bench-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  if (!scratch.length) {
+    process.on("exit", () => {
+      for (const d of scratch) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  scratch.push(dir);
   return dir;
 }
 

@@ -274,7 +274,9 @@ test("bad image folders: empty, unreadable and too-small images are reported by 
   writeFileSync(join(dir, "broken.png"), "this is not a png");
   writeFileSync(join(dir, "broken.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0x00]));
   png(join(dir, "small.png"), 8, 8, [1, 2, 3]);
-  await sharp(Buffer.alloc(40 * 10 * 3, 50), { raw: { width: 40, height: 10, channels: 3 } }).jpeg().toFile(join(dir, "wide.jpg"));
+  await sharp(Buffer.alloc(40 * 10 * 3, 50), { raw: { width: 40, height: 10, channels: 3 } })
+    .jpeg()
+    .toFile(join(dir, "wide.jpg"));
   await assert.rejects(
     () => loadImageFolder(dir, { size: 32 }),
     (e) =>
