@@ -29,6 +29,8 @@ const batches64px = (process.env.BENCH_SWEEP_64PX ?? "64,256").split(",").map(Nu
 const rssSteps = Number(process.env.BENCH_RSS_STEPS ?? 1000);
 const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
 const here = dirname(fileURLToPath(import.meta.url));
+// Each trainer holds its run directory's lock until the process exits; this benchmark keeps a dozen.
+process.setMaxListeners(32);
 
 async function gantryStep(preset: string, loop: "fast" | "tutorial", batchSize = 64, data?: { dataDir: string; cache: boolean }) {
   const gan = createGan({ preset, ...(data ? { data } : {}), train: { loop, steps: 1_000_000, device, batchSize } });
