@@ -3,13 +3,18 @@
 //   gantry tutorial:  the same loop through gantry's Trainer (--loop tutorial);
 //   gantry fast:      gantry's default loop (one G forward reused for G's step, real and fake
 //                     through D together when D has no BatchNorm, D frozen during G's step).
-// Rounds alternate so that machine noise hits all three alike.
+// Rounds alternate so that machine noise hits all three alike. Each loop's FLOPs per step are
+// counted from the layers' shapes (PyTorch hooks on the same networks; a backward pass counted as
+// twice its forward): the tutorial loop runs G forward twice and D forward three times, 4 F_G +
+// 9 F_D in all; gantry's default loop 3 F_G + 8 F_D (one G forward, D only back to its input in
+// G's step). GFLOP/s are set beside this machine's sgemm rate, a 2048-square matmul on as many
+// threads, measured in the same run (on the CPU).
 // Then, unless BENCH_SWEEP=0, how the cost grows: images/s of PyTorch's tutorial loop and gantry's
 // default loop at batch 64, 256 and 1024 for mnist-mlp and mnist-dcgan (28 px), and at 64 and 256
 // (BENCH_SWEEP_64PX, e.g. "64,256,1024") for folder-dcgan (64 px RGB); and unless
 // BENCH_RSS_STEPS=0, the peak resident memory of a 1,000-step mnist-dcgan run on MNIST in each,
 // the two side by side on one thread each. The last line is JSON.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
@@ -50,6 +55,8 @@ async function main() {
   const torch = new TorchWorker();
   const results: Record<string, Record<string, number>> = {};
   const cuda = device !== "cpu";
+  const peak = cuda ? null : sgemmPeak();
+  if (peak) console.log(`sgemm peak (2048-square matmul, ${threads} threads): ${peak.toFixed(1)} GFLOP/s`);
   for (const [preset, workload, steps] of [
     ["mnist-mlp", "mlp-gan", cuda ? 200 : 30],
     ["mnist-dcgan", "dcgan", cuda ? 100 : 8],
@@ -70,13 +77,25 @@ async function main() {
       );
     }
     const [t, gt, gf] = [median(ms.torch), median(ms.tutorial), median(ms.fast)];
+    const f = await torch.ask<{ g: number; d: number }>("flops");
+    const [tutorialFlop, fastFlop] = [4 * f.g + 9 * f.d, 3 * f.g + 8 * f.d];
+    const rate = (flop: number, stepMs: number) => flop / stepMs / 1e6;
     results[preset] = {
       torch_ms: +t.toFixed(2),
       gantry_tutorial_ms: +gt.toFixed(2),
       gantry_fast_ms: +gf.toFixed(2),
       ratio_tutorial: +(gt / t).toFixed(3),
       speedup_fast: +(t / gf).toFixed(3),
+      gflop_tutorial_step: +(tutorialFlop / 1e9).toFixed(3),
+      gflop_fast_step: +(fastFlop / 1e9).toFixed(3),
+      gflops_torch: +rate(tutorialFlop, t).toFixed(1),
+      gflops_gantry_tutorial: +rate(tutorialFlop, gt).toFixed(1),
+      gflops_gantry_fast: +rate(fastFlop, gf).toFixed(1),
+      ...(peak ? { sgemm_peak_gflops: +peak.toFixed(1) } : {}),
     };
+    console.log(
+      `${preset}: ${(tutorialFlop / 1e9).toFixed(3)} GFLOP a tutorial step, ${(fastFlop / 1e9).toFixed(3)} a default step; torch ${rate(tutorialFlop, t).toFixed(1)}, gantry tutorial ${rate(tutorialFlop, gt).toFixed(1)}, gantry default ${rate(fastFlop, gf).toFixed(1)} GFLOP/s${peak ? ` (${((100 * rate(fastFlop, gf)) / peak).toFixed(0)}% of the sgemm peak)` : ""}`,
+    );
   }
   console.log(
     `gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast`,
@@ -85,6 +104,16 @@ async function main() {
   torch.close();
   const rss = rssSteps > 0 && device === "cpu" ? await peakMemory() : null;
   console.log(JSON.stringify({ ...results, ...(scaling ? { scaling } : {}), ...(rss ? { rss } : {}) }));
+}
+
+/** This machine's sgemm rate: PyTorch's 2048-square matmul, OpenBLAS on `threads` threads. */
+function sgemmPeak(): number {
+  const r = spawnSync(process.env.TORCH_PYTHON ?? "/usr/bin/python3", [join(here, "..", "..", "bench", "torch_worker.py"), "peak", "2048"], {
+    encoding: "utf8",
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+  });
+  if (r.status !== 0) throw new Error(`the sgemm peak failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()).gflops;
 }
 
 /** A folder of n 64-px RGB PNGs of noise, for folder-dcgan's step (what is in them does not matter). */

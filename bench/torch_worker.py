@@ -5,6 +5,11 @@ Reads commands from stdin, one per line, and answers each with one JSON line:
                                or cuda, with batches of 64 (default) or `batch` images
   run <steps>                  time that many steps, answer {"ms": per-step milliseconds}
   op <calls>                   time a tiny add, answer {"us": per-call microseconds}
+  flops                        the set-up workload's forward FLOPs at its batch size, G's and D's,
+                               counted from its layers' shapes: {"g": ..., "d": ...}
+
+`python3 torch_worker.py peak <n>` times an n x n float32 matmul (OpenBLAS on as many threads as
+OPENBLAS_NUM_THREADS gives it) and prints {"gflops": ...}: the machine's sgemm rate.
 
 `python3 torch_worker.py rss <images.u8> <steps>` instead trains the DCGAN on MNIST (raw uint8
 images, 28x28 each) with the tutorial's loop for that many steps, on one thread, and prints
@@ -94,6 +99,26 @@ def tutorial_step(real=None):
     s["optG"].step()
 
 
+def forward_flops(model, x):
+    """2 x the multiply-adds of model's Linear and convolution layers on input x."""
+    macs = []
+
+    def hook(layer, inputs, output):
+        if isinstance(layer, nn.Linear):
+            macs.append(output.numel() * layer.in_features)
+        elif isinstance(layer, nn.Conv2d):
+            macs.append(output.numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1] // layer.groups)
+        elif isinstance(layer, nn.ConvTranspose2d):
+            macs.append(inputs[0].numel() * layer.out_channels * layer.kernel_size[0] * layer.kernel_size[1] // layer.groups)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        y = model(x)
+    for h in handles:
+        h.remove()
+    return 2 * sum(macs), y
+
+
 def main():
     for line in sys.stdin:
         cmd, *args = line.split()
@@ -115,6 +140,11 @@ def main():
             for _ in range(calls):
                 a + b
             print(json.dumps({"us": (time.perf_counter() - start) * 1e6 / calls}), flush=True)
+        elif cmd == "flops":
+            s = state
+            g, fake = forward_flops(s["G"], torch.randn(s["batch"], *s["latent"], device=s["device"]))
+            d, _ = forward_flops(s["D"], fake)
+            print(json.dumps({"g": g, "d": d}), flush=True)
         elif cmd == "quit":
             return
 
@@ -138,8 +168,21 @@ def rss(images_path, steps):
     print(json.dumps({"max_rss_mb": hwm / 1024}), flush=True)
 
 
+def peak(n):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    rates = []
+    for _ in range(5):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        rates.append(2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    print(json.dumps({"gflops": max(rates)}), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["rss"]:
         rss(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1:2] == ["peak"]:
+        peak(int(sys.argv[2]))
     else:
         main()
