@@ -45,8 +45,13 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
   return order;
 }
 
+/** What a loader keeps of its dataset: all but the samples, which live in its tensors from then on. */
+export type LoadedDataset = Omit<ImageDataset<Uint8Array | Float32Array>, "images" | "sources">;
+
 export class DataLoader {
   readonly batchesPerEpoch: number;
+  /** The dataset without its samples: the loader holds them once, as tensors, so the arrays they were read into can be freed. */
+  readonly dataset: LoadedDataset;
   readonly #images: Tensor; // (N, C, H, W) uint8, or float32 already in [-1, 1] (audio)
   readonly #labels: Tensor | null;
   readonly #sources: Tensor | null;
@@ -55,7 +60,7 @@ export class DataLoader {
   #orderEpoch = -1;
 
   constructor(
-    readonly dataset: ImageDataset<Uint8Array | Float32Array>,
+    dataset: ImageDataset<Uint8Array | Float32Array>,
     /** With a shard (data-parallel training), next() returns this rank's rows of each global batch of batchSize. */
     readonly options: { batchSize: number; seed: number; device?: string; shard?: BatchShard | null },
   ) {
@@ -70,9 +75,11 @@ export class DataLoader {
     const dtype = dataset.images instanceof Float32Array ? "float32" : "uint8";
     this.#images = keep(tidy(() => tensor(dataset.images, { dtype, shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
     this.#labels = dataset.labels ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device }))) : null;
-    const { sources, sourceShape } = dataset;
+    const { images: _images, sources, ...rest } = dataset;
+    const { sourceShape } = dataset;
     this.#sources =
       sources && sourceShape ? keep(tidy(() => tensor(sources, { dtype: "uint8", shape: [dataset.length, ...sourceShape] }).to({ device }))) : null;
+    this.dataset = rest;
   }
 
   get position(): LoaderPosition {
