@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "gantry needs Node.js 20 or newer on the PATH (found: $(node --version 2>/dev/null || echo none))" >&2
+# 20.9: sharp's floor (it decodes image folders).
+if ! command -v node >/dev/null || [ "$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a * 100 + b')" -lt 2009 ]; then
+  echo "gantry needs Node.js 20.9 or newer on the PATH (found: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
 
