@@ -10,21 +10,19 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import sharp from "sharp";
 import { getNumThreads, setNumThreads, tidy } from "../src/engine/index.js";
 import { loadDataset, loadImageFolder } from "../src/data/index.js";
 import { decodeImage, prepareImage } from "../src/data/image-folder.js";
 import { createGan, Trainer } from "../src/train/index.js";
-import { Progress } from "../src/train/progress.js";
-import { machineLine, median, scratchDir } from "./torch-worker.js";
+import { machineLine, median, scratchDir, silentProgress } from "./torch-worker.js";
 
 const count = Number(process.env.BENCH_IMAGES ?? 20_000);
 /** The JPEGs' side in pixels: 64, the case; larger sizes show the cost of users' photos. */
 const side = Number(process.env.BENCH_SIDE ?? 64);
 const steps = Number(process.env.BENCH_STEPS ?? 10);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
-const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+const silent = silentProgress();
 const seconds = (start: number) => (performance.now() - start) / 1000;
 
 /** The benchmark's folder: count RGB JPEGs, side x side (quality 90), made once and kept. */

@@ -17,14 +17,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { setNumThreads, torchVersion } from "../src/engine/index.js";
 import { loadDataset } from "../src/data/index.js";
 import { createGan, Trainer } from "../src/train/index.js";
-import { Progress } from "../src/train/progress.js";
-import { TorchWorker, median, scratchDir, machineLine } from "./torch-worker.js";
+import { TorchWorker, median, scratchDir, machineLine, silentProgress } from "./torch-worker.js";
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -32,7 +30,7 @@ const device = process.env.BENCH_DEVICE ?? "cpu";
 const sweep = process.env.BENCH_SWEEP !== "0";
 const batches64px = (process.env.BENCH_SWEEP_64PX ?? "64,256").split(",").map(Number);
 const rssSteps = Number(process.env.BENCH_RSS_STEPS ?? 1000);
-const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+const silent = silentProgress();
 const here = dirname(fileURLToPath(import.meta.url));
 // Each trainer holds its run directory's lock until the process exits; this benchmark keeps a dozen.
 process.setMaxListeners(32);

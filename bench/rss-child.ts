@@ -2,13 +2,11 @@
 // gantry's Trainer (logs, samples and checkpoints as a run writes them, under a scratch folder),
 // then prints {"max_rss_mb": ...}, its peak resident memory, beside PyTorch's from torch_worker.py.
 import { readFileSync } from "node:fs";
-import { Writable } from "node:stream";
 import { createGan, Trainer } from "../src/train/index.js";
-import { Progress } from "../src/train/progress.js";
-import { scratchDir } from "./torch-worker.js";
+import { scratchDir, silentProgress } from "./torch-worker.js";
 
 const steps = Number(process.argv[2] ?? 1000);
-const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+const silent = silentProgress();
 const gan = createGan({ preset: "mnist-dcgan", train: { steps, loop: "tutorial" } });
 const trainer = await Trainer.create(gan, { runDir: scratchDir(), progress: silent });
 await trainer.run();

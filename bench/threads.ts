@@ -8,20 +8,18 @@
 //   BENCH_SETTINGS: extra settings to try, e.g. "spin10k:GOMP_SPINCOUNT=10000;active:OMP_WAIT_POLICY=ACTIVE"
 import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { machineLine, median, scratchDir } from "./torch-worker.js";
+import { machineLine, median, scratchDir, silentProgress } from "./torch-worker.js";
 import { performance } from "node:perf_hooks";
 
 type Setting = { name: string; env: Record<string, string> };
 
 async function worker(preset: string, steps: number, rounds: number) {
   const { createGan, Trainer } = await import("../src/train/index.js");
-  const { Progress } = await import("../src/train/progress.js");
   const { getNumThreads, ThreadGovernor } = await import("../src/engine/index.js");
   // What the trainer's threads hook does between steps (stepOnce runs no hooks).
   const governor = ThreadGovernor.fromEnv();
-  const silent = new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
+  const silent = silentProgress();
   const trainer = await Trainer.create(createGan({ preset, train: { steps: 1_000_000 } }), {
     runDir: scratchDir(),
     progress: silent,

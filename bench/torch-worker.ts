@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
+import { Writable } from "node:stream";
+import { Progress } from "../src/train/progress.js";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "torch_worker.py");
 
@@ -58,4 +60,9 @@ export function scratchDir(): string {
 /** The line every benchmark prints first: the CPU (models vary between machines), cores and Node. */
 export function machineLine(): string {
   return `cpu: ${cpus()[0]?.model} x${cpus().length}; node ${process.version}`;
+}
+
+/** A progress display that prints nothing, for trainers a benchmark drives step by step. */
+export function silentProgress(): Progress {
+  return new Progress(new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream, false);
 }

@@ -76,7 +76,7 @@ export class DataLoader {
     this.#images = keep(tidy(() => tensor(dataset.images, { dtype, shape: [dataset.length, ...dataset.imageShape] }).to({ device })));
     this.#labels = dataset.labels ? keep(tidy(() => tensor(dataset.labels!, { dtype: "uint8" }).to({ dtype: "int64", device }))) : null;
     const { images: _images, sources, ...rest } = dataset;
-    const { sourceShape } = dataset;
+    const { sourceShape } = rest;
     this.#sources =
       sources && sourceShape ? keep(tidy(() => tensor(sources, { dtype: "uint8", shape: [dataset.length, ...sourceShape] }).to({ device }))) : null;
     this.dataset = rest;
