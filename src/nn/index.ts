@@ -10,6 +10,7 @@ export {
   setBatchNormSync,
   type BatchNormSync,
   BatchNorm2d,
+  preciseBatchNorm,
   LayerNorm,
   InstanceNorm2d,
   Embedding,

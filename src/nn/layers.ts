@@ -19,6 +19,7 @@ import {
   zeros,
   tensor,
   noGrad,
+  tidy,
 } from "../engine/index.js";
 import { Module } from "./module.js";
 import { kaimingUniform, fans, uniform, normal } from "./init.js";
@@ -198,16 +199,52 @@ class BatchNorm extends Module {
       throw new GanError(`${this.constructor.name} expects input of ${dims.join(" or ")} dims, got [${x.shape.join(", ")}]`);
     }
   }
+  /** While preciseBatchNorm() runs: the batches averaged so far (each forward then adds one with weight 1/n). */
+  averaged: number | null = null;
   forward(x: Tensor): Tensor {
     const affine = this.hasParam("weight");
     if (this.training) noGrad(() => this.tensor("num_batches_tracked").add_(1));
-    const momentum = this.options.momentum ?? 0.1;
+    const momentum = this.averaged === null ? (this.options.momentum ?? 0.1) : 1 / ++this.averaged;
     const eps = this.options.eps ?? 1e-5;
     const [weight, bias] = affine ? [this.tensor("weight"), this.tensor("bias")] : [null, null];
-    if (this.training && batchNormSync) return batchNormSync(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { momentum, eps });
+    if (this.training && batchNormSync && this.averaged === null)
+      return batchNormSync(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { momentum, eps });
     return batchNorm(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { training: this.training, momentum, eps });
   }
 }
+/**
+ * Precise BatchNorm statistics ("PreciseBN", Wu & Johnson 2021): each BatchNorm's running mean
+ * and variance become the plain average over `batches` calls of `forward`, taken with the model's
+ * current weights, instead of the momentum average left by training, which lags the weights and
+ * carries the noise of its last few batches. Only the BatchNorms are put in training mode; the rest
+ * of the model stays as it was. Returns false, having run nothing, when the model has no BatchNorm.
+ */
+export function preciseBatchNorm(model: Module, batches: number, forward: () => void): boolean {
+  const norms = model.modules().filter((m): m is BatchNorm => m instanceof BatchNorm);
+  if (!norms.length) return false;
+  const modes = norms.map((bn) => bn.training);
+  noGrad(() => {
+    const tracked = norms.map((bn) => bn.tensor("num_batches_tracked").clone());
+    try {
+      for (const bn of norms) {
+        bn.tensor("running_mean").zero_();
+        bn.tensor("running_var").fill_(1);
+        bn.averaged = 0;
+        bn.training = true;
+      }
+      for (let i = 0; i < batches; i++) tidy(forward);
+    } finally {
+      norms.forEach((bn, i) => {
+        bn.averaged = null;
+        bn.training = modes[i];
+        bn.tensor("num_batches_tracked").copy_(tracked[i]);
+        tracked[i].dispose();
+      });
+    }
+  });
+  return true;
+}
+
 export class BatchNorm1d extends BatchNorm {
   override torch(): string {
     return `nn.BatchNorm1d(${this.numFeatures}, eps=${this.options.eps ?? 1e-5}, momentum=${this.options.momentum ?? 0.1}, affine=${py(this.hasParam("weight"))})`;

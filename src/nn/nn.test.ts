@@ -24,6 +24,7 @@ import {
   LayerNorm,
   InstanceNorm2d,
   BatchNorm1d,
+  preciseBatchNorm,
   ReLU,
   Sigmoid,
   init,
@@ -148,6 +149,47 @@ test("train and eval switch dropout and batch norm; numParameters counts weights
     assert.equal(model.stateDict()["2.num_batches_tracked"].item(), 0);
     model.forward(x);
     assert.equal(model.stateDict()["2.num_batches_tracked"].item(), 1);
+  });
+});
+
+test("preciseBatchNorm sets the plain average of the batches' statistics, leaving the rest as it was", () => {
+  E.tidy(() => {
+    E.manualSeed(0);
+    const model = new Sequential(new Linear(3, 4), new Dropout(0.5), new BatchNorm1d(4));
+    model.eval();
+    model.forward(E.randn([8, 3])); // eval mode: the running statistics are still the initial 0 and 1
+    const batches = [0, 1, 2].map((i) =>
+      E.randn([16, 3])
+        .mul(i + 1)
+        .add(i),
+    );
+    let next = 0;
+    assert.equal(
+      preciseBatchNorm(model, 3, () => {
+        model.forward(batches[next++]);
+      }),
+      true,
+    );
+    // Dropout stayed in eval mode (else the features below would not match), the BatchNorm too.
+    assert.ok(model.modules().every((m) => !m.training));
+    const features = batches.map((x) => (model.modules()[1] as Linear).forward(x));
+    const mean = E.stack(features.map((f) => f.mean([0]))).mean([0]);
+    const variance = E.stack(features.map((f) => f.var([0]))).mean([0]); // unbiased, as libtorch keeps it
+    const state = model.stateDict();
+    assertClose(state["2.running_mean"], mean.toArray(), { atol: 1e-5 });
+    assertClose(state["2.running_var"], variance.toArray(), { atol: 1e-5 });
+    assert.equal(state["2.num_batches_tracked"].item(), 0);
+    // The momentum is back to its own: a training forward now moves the statistics by 0.1.
+    model.train();
+    model.modules()[2].eval(); // no dropout between the two
+    const x = E.randn([16, 3]).mul(5);
+    const own = (model.modules()[1] as Linear).forward(x).mean([0]);
+    model.forward(x);
+    assertClose(model.stateDict()["2.running_mean"], mean.mul(0.9).add(own.mul(0.1)).toArray(), { atol: 1e-5 });
+    assert.equal(
+      preciseBatchNorm(new Sequential(new Linear(3, 4)), 3, () => assert.fail("no BatchNorm: nothing runs")),
+      false,
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import * as E from "../engine/index.js";
 import { MinibatchStd } from "../nn/index.js";
 import { EMA } from "../optim/index.js";
 import { PackedDiscriminator } from "../models/index.js";
-import { createGan, Trainer, type ConfigOverrides } from "./index.js";
+import { createGan, Trainer, type ConfigOverrides, loadLatestCheckpoint, disposeState, loadGenerator, generatorFromCheckpoint } from "./index.js";
 import { ConfigError } from "../errors.js";
 import { assertClose, silentProgress } from "../../test/helpers.js";
 
@@ -114,4 +114,38 @@ test("EMA warm-up: early updates follow the model, late ones decay at the set ra
   assert.equal(ema.decayAt(90), 0.91);
   assert.equal(ema.decayAt(100_000), 0.999);
   assert.equal(ema.decayAt(Number.POSITIVE_INFINITY), 0.999, "no step given: the set decay");
+});
+
+test("a BatchNorm generator: grids and evaluations leave training's statistics alone, and the export's are calibrated to the final weights", async () => {
+  const bn: ConfigOverrides = {
+    preset: "toy-grid25",
+    model: { generator: { name: "mlp", options: { hidden: [32, 32], output: "linear", batchNorm: true } } },
+    train: { steps: 6, batchSize: 32 },
+  };
+  const [quiet, watched] = [mkdtempSync(join(tmpdir(), "gantry-bn-")), mkdtempSync(join(tmpdir(), "gantry-bn-"))];
+  await train(quiet, { ...bn, log: { every: 2, sampleEvery: 0 } });
+  await train(watched, { ...bn, log: { every: 2, sampleEvery: 2, evalEvery: 3, evalCount: 500 } });
+  const lastG = (dir: string) => {
+    const { state } = loadLatestCheckpoint(dir);
+    const G = Object.fromEntries(Object.entries(state.tensors.G).map(([k, t]) => [k, t.toArray()]));
+    disposeState(state);
+    return G;
+  };
+  const trained = lastG(quiet);
+  assert.deepEqual(lastG(watched), trained, "the same G, running statistics included, with grids and evaluations as without");
+  const exported = loadGenerator(quiet);
+  const buffers = Object.fromEntries(exported.G.namedBuffers().map(([k, t]) => [k, t.toArray()]));
+  assert.notDeepEqual(buffers["net.1.running_mean"], trained["net.1.running_mean"], "the export's statistics are not training's momentum average");
+  const fromCheckpoint = generatorFromCheckpoint(quiet);
+  assert.deepEqual(
+    Object.fromEntries(fromCheckpoint.G.namedBuffers().map(([k, t]) => [k, t.toArray()])),
+    buffers,
+    "sampling from a checkpoint calibrates the same way",
+  );
+  // Calibrated: the first BatchNorm's mean is its input's mean over the latents, near what a big batch of them gives.
+  E.tidy(() => {
+    const w = exported.G.stateDict();
+    const first = E.linear(E.randn([8192, exported.shape.latentDim]), w["net.0.weight"], w["net.0.bias"]);
+    assertClose(w["net.1.running_mean"], first.mean([0]).toArray(), { atol: 0.05 });
+  });
 });

@@ -11,7 +11,7 @@ import { evaluate, evaluateFolder, textScores, toyModeStats } from "../metrics/i
 import { evaluateTranslation } from "../apps/translate.js";
 import { decodeSequences, type TextCorpus } from "../data/text.js";
 import { datasetOf } from "../data/registry.js";
-import { sampleFrom } from "./export.js";
+import { sampleFrom, withCalibratedGenerator } from "./export.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
 /** What one step did, as the hooks see it. */
@@ -165,64 +165,70 @@ export function periodicEval(): TrainerHook {
 /** Each trainer's text corpus, opened once for its periodic evaluations. */
 const corpora = new WeakMap<Trainer, TextCorpus>();
 
+/** Scores by name, and a message when G has collapsed. */
+type Scored = { scores: Record<string, number | boolean | null>; collapse: string | null };
+
 /**
  * Scores G (its EMA copy when there is one) now, with a collapse message when a class or toy
  * mode is missing or one dominates. The RNG state is restored after, so evaluation never changes
  * training; periodicEval records the scores.
  */
-export async function scoreGenerator(trainer: Trainer): Promise<{ scores: Record<string, number | boolean | null>; collapse: string | null }> {
+export async function scoreGenerator(trainer: Trainer): Promise<Scored> {
   const { shape, config } = trainer.gan;
   const G = trainer.ema ? (trainer.ema.shadow as Generator) : trainer.gan.G;
   const rng = getRngState();
   const wasTraining = G.training;
   G.eval();
   try {
-    const entry = datasetOf(config.data.dataset);
-    if (entry.corpus && shape.vocabulary) {
-      let corpus = corpora.get(trainer);
-      if (!corpus) corpora.set(trainer, (corpus = entry.corpus(config.data as never)));
-      const texts = tidy(() => decodeSequences(sampleFrom(G, shape, config.log.evalCount).samples, shape.vocabulary!));
-      const t = textScores(texts, corpus);
-      const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
-      return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
-    }
-    if (shape.source) {
-      // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
-      const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000), () => {}, false)).translated;
-      return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
-    }
-    const toy = entry.toy;
-    if (toy) {
-      const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
-      const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
-      return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
-    }
-    const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
-    if (config.data.dataset === "folder") {
-      // The user's own images: no classes, scored on the folder's self-supervised features (trained once, cached).
-      const r = await evaluateFolder(samples, config.data, { log: (m) => console.log(m) });
+    // Calibrated BatchNorm statistics, as the export will have; training's are put back after.
+    return await withCalibratedGenerator(G, shape, async (): Promise<Scored> => {
+      const entry = datasetOf(config.data.dataset);
+      if (entry.corpus && shape.vocabulary) {
+        let corpus = corpora.get(trainer);
+        if (!corpus) corpora.set(trainer, (corpus = entry.corpus(config.data as never)));
+        const texts = tidy(() => decodeSequences(sampleFrom(G, shape, config.log.evalCount).samples, shape.vocabulary!));
+        const t = textScores(texts, corpus);
+        const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
+        return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
+      }
+      if (shape.source) {
+        // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
+        const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000), () => {}, false)).translated;
+        return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
+      }
+      const toy = entry.toy;
+      if (toy) {
+        const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
+        const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
+        return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
+      }
+      const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+      if (config.data.dataset === "folder") {
+        // The user's own images: no classes, scored on the folder's self-supervised features (trained once, cached).
+        const r = await evaluateFolder(samples, config.data, { log: (m) => console.log(m) });
+        samples.dispose();
+        labels?.dispose();
+        return { scores: { fid: r.fid, kid: r.kid, precision: r.precision, recall: r.recall, coverage: r.coverage, memorized: r.memorized }, collapse: null };
+      }
+      const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
+      const report = await evaluate(samples, config.data.dataset, labels, audio);
       samples.dispose();
       labels?.dispose();
-      return { scores: { fid: r.fid, kid: r.kid, precision: r.precision, recall: r.recall, coverage: r.coverage, memorized: r.memorized }, collapse: null };
-    }
-    const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
-    const report = await evaluate(samples, config.data.dataset, labels, audio);
-    samples.dispose();
-    labels?.dispose();
-    const scores = {
-      fid: report.fid,
-      kid: report.kid,
-      precision: report.precision,
-      recall: report.recall,
-      coverage: report.coverage,
-      classesCovered: report.classesCovered,
-      collapsed: report.collapsed,
-      labelAccuracy: report.labelAccuracy,
-    };
-    const collapse = report.collapsed
-      ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
-      : null;
-    return { scores, collapse };
+      const scores = {
+        fid: report.fid,
+        kid: report.kid,
+        precision: report.precision,
+        recall: report.recall,
+        coverage: report.coverage,
+        classesCovered: report.classesCovered,
+        collapsed: report.collapsed,
+        labelAccuracy: report.labelAccuracy,
+      };
+      const collapse = report.collapsed
+        ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
+        : null;
+      return { scores, collapse };
+    });
   } finally {
     setRngState(rng);
     G.train(wasTraining);

@@ -5,7 +5,7 @@ import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
 import { buildGenerator } from "../models/index.js";
 import { withSeed } from "../engine/index.js";
 import { modelShapeOf } from "./gan.js";
-import { generatorCard, loadGenerator, loadedGenerator, type LoadedGenerator } from "./export.js";
+import { calibrateGenerator, generatorCard, loadGenerator, loadedGenerator, type LoadedGenerator } from "./export.js";
 
 export { configSchema, defaults, validate, merge, type GanConfig, type ConfigInput, type ConfigOverrides, type DeepPartial } from "./config.js";
 export { presets } from "./presets.js";
@@ -26,7 +26,15 @@ export {
 export { AdversarialStep, type StepContext, type StepResult } from "./step.js";
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints, disposeState, type TrainingState } from "./checkpoint.js";
 export { resumeConfig, readRunConfig, resumableFields } from "./resume.js";
-export { exportGenerator, loadGenerator, sampleFrom, type GeneratorCard, type LoadedGenerator } from "./export.js";
+export {
+  exportGenerator,
+  loadGenerator,
+  sampleFrom,
+  calibrateGenerator,
+  withCalibratedGenerator,
+  type GeneratorCard,
+  type LoadedGenerator,
+} from "./export.js";
 
 /** A run's generator: its export when training finished, else its newest intact checkpoint's. */
 export function generatorOfRun(runDir: string): LoadedGenerator {
@@ -41,6 +49,7 @@ export function generatorFromCheckpoint(runDir: string): LoadedGenerator {
     const shape = modelShapeOf(config);
     const G = withSeed(0, () => buildGenerator(config.model.generator, shape));
     G.loadStateDict(state.tensors.G_ema ?? state.tensors.G, path);
+    calibrateGenerator(G, shape); // as the export at the end of training will be
     G.eval();
     return loadedGenerator(G, generatorCard(config, shape, state.step), shape);
   } finally {
