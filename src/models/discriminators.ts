@@ -6,7 +6,22 @@
 import { z } from "zod";
 import { type Tensor, cat } from "../engine/index.js";
 import { parseWith } from "../util/schema.js";
-import { Module, Linear, LeakyReLU, ELU, Sequential, Conv2d, BatchNorm2d, LayerNorm, Flatten, Unflatten, Upsample, init, MinibatchStd } from "../nn/index.js";
+import {
+  Module,
+  Linear,
+  LeakyReLU,
+  Maxout,
+  ELU,
+  Sequential,
+  Conv2d,
+  BatchNorm2d,
+  LayerNorm,
+  Flatten,
+  Unflatten,
+  Upsample,
+  init,
+  MinibatchStd,
+} from "../nn/index.js";
 import { labelVector, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
 
@@ -54,6 +69,12 @@ const minibatchStd = z
 
 export const mlpDiscriminatorOptions = z.strictObject({
   hidden: z.array(z.int().positive().max(65536)).min(1).max(16).default([512, 256]).describe("hidden layer widths; the tutorial's 512, 256"),
+  maxout: z
+    .int()
+    .min(0)
+    .max(16)
+    .default(0)
+    .describe("maxout units of this many pieces in place of LeakyReLU (Goodfellow et al. 2013; the toy D of VEEGAN and PacGAN uses 5); 0 for LeakyReLU"),
   spectralNorm,
   auxClassifier,
   minibatchStd,
@@ -66,11 +87,12 @@ export class MlpDiscriminator extends Discriminator {
   constructor(shape: ModelShape, options: MlpDiscriminatorOptions = {}) {
     const o = parseWith(mlpDiscriminatorOptions, options, "model.discriminator.options");
     super(shape, o.auxClassifier);
-    const { hidden, spectralNorm, minibatchStd } = o;
+    const { hidden, maxout, spectralNorm, minibatchStd } = o;
     const layers: Module[] = [new Flatten()];
     let width = shape.dataShape.reduce((a, b) => a * b, 1) + (this.takesLabels ? shape.numClasses : 0);
     for (const h of hidden) {
-      layers.push(sn(new Linear(width, h), spectralNorm), new LeakyReLU(0.2));
+      if (maxout) layers.push(sn(new Linear(width, h * maxout), spectralNorm), new Maxout(maxout));
+      else layers.push(sn(new Linear(width, h), spectralNorm), new LeakyReLU(0.2));
       width = h;
     }
     if (minibatchStd) {

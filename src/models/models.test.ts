@@ -41,7 +41,7 @@ const translators: Record<string, { source: number[]; data: number[] }[]> = {
 };
 /** Per discriminator family: the data shapes it supports, option sets to try, and whether it offers AC-GAN's classifier. */
 const discriminatorCases: Record<string, { shapes: number[][]; options: Record<string, unknown>[]; aux: boolean; patches?: boolean }> = {
-  mlp: { shapes: shapes.mlp, options: [{}, { spectralNorm: true }], aux: true },
+  mlp: { shapes: shapes.mlp, options: [{}, { spectralNorm: true }, { maxout: 5, hidden: [16, 8] }], aux: true },
   dcgan: { shapes: shapes.dcgan, options: [{}, { norm: "layer" }, { norm: "none", spectralNorm: true }], aux: true },
   "seq-resnet": { shapes: shapes["seq-resnet"], options: [{}, { dim: 16, blocks: 2 }], aux: false },
   wavegan: { shapes: shapes.wavegan, options: [{ dim: 4 }, { dim: 2, phaseShuffle: 0, kernel: 8 }], aux: true },

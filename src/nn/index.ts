@@ -17,6 +17,7 @@ export {
   Dropout,
   ReLU,
   LeakyReLU,
+  Maxout,
   ELU,
   Tanh,
   Sigmoid,

@@ -339,6 +339,21 @@ export class LeakyReLU extends Module {
     return `nn.LeakyReLU(${this.negativeSlope})`;
   }
 }
+/**
+ * Maxout (Goodfellow et al. 2013): the features (B, C * pieces) as C units, each the maximum of
+ * its `pieces` consecutive inputs, giving (B, C). After Linear(n, C * pieces) it is a maxout layer.
+ */
+export class Maxout extends Module {
+  constructor(readonly pieces: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    const [b, features] = x.shape;
+    if (x.ndim !== 2 || features % this.pieces !== 0)
+      throw new GanError(`Maxout(${this.pieces}) expects (B, C * ${this.pieces}) input, got [${x.shape.join(", ")}]`);
+    return x.reshape(b, features / this.pieces, this.pieces).max(2).values;
+  }
+}
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();

@@ -25,6 +25,7 @@ import {
   InstanceNorm2d,
   BatchNorm1d,
   preciseBatchNorm,
+  Maxout,
   ReLU,
   Sigmoid,
   init,
@@ -190,6 +191,17 @@ test("preciseBatchNorm sets the plain average of the batches' statistics, leavin
       preciseBatchNorm(new Sequential(new Linear(3, 4)), 3, () => assert.fail("no BatchNorm: nothing runs")),
       false,
     );
+  });
+});
+
+test("Maxout takes the largest of each unit's pieces, passes the gradient to it, and names a bad shape", () => {
+  E.tidy(() => {
+    const x = E.tensor([[1, 5, 3, 2, -1, -4]], { requiresGrad: true });
+    const y = new Maxout(2).forward(x);
+    assert.deepEqual(y.toArray(), [5, 3, -1]);
+    y.sum().backward();
+    assert.deepEqual(x.grad?.toArray(), [0, 1, 1, 0, 1, 0]);
+    assert.throws(() => new Maxout(4).forward(x), /Maxout\(4\) expects \(B, C \* 4\) input, got \[1, 6\]/);
   });
 });
 

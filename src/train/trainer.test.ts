@@ -83,6 +83,28 @@ test("the run directory holds config, stats, reals, samples, checkpoints and the
   });
 });
 
+test("log.every counts batches within an epoch as the tutorial does, and steps over the run when longer than an epoch", async () => {
+  const within = tmp();
+  await train(within, config(7, { preset: "toy-ring8", log: { every: 3 } }));
+  assert.deepEqual(
+    stats(within).map((r) => r.step),
+    [3, 6],
+  );
+  // toy epochs are 100 batches: a cadence of 150 steps logs at steps 150 and 300, not never.
+  const across = tmp();
+  await train(across, config(300, { preset: "toy-ring8", log: { every: 150, checkpointEvery: 300 } }));
+  assert.deepEqual(
+    stats(across).map((r) => {
+      const { step, epoch, batch } = r as unknown as Record<string, number>;
+      return [step, epoch, batch];
+    }),
+    [
+      [150, 2, 50],
+      [300, 3, 100],
+    ],
+  );
+});
+
 test("a non-finite loss stops training naming the step, and the last checkpoint stays intact", async () => {
   const dir = tmp();
   const trainer = await Trainer.create(createGan(config(20)), { runDir: dir, progress: silentProgress() });

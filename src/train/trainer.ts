@@ -468,9 +468,10 @@ export class Trainer {
     while (this.#step < total) {
       for (const s of this.#schedules) s.apply(this.#step, this.#lrScale);
       const position = this.data.position;
-      // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0.
+      // The tutorial logs every 100 batches of each epoch: (i + 1) % 100 == 0. A cadence longer
+      // than an epoch (the toy sets' epochs are 100 batches) counts steps over the whole run.
       const batch = (position.batch >= perEpoch ? 0 : position.batch) + 1;
-      const logging = batch % config.log.every === 0;
+      const logging = (config.log.every <= perEpoch ? batch : this.#step + 1) % config.log.every === 0;
       const result = this.#nextStep(logging);
       const bad = !Number.isFinite(result.dLoss) ? ["D", result.dLoss] : result.gLoss !== null && !Number.isFinite(result.gLoss) ? ["G", result.gLoss] : null;
       if (bad) {
