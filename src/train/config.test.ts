@@ -65,7 +65,10 @@ test("unknown keys anywhere, model options included, and bad values are ConfigEr
 
 test("choosing another model family or dataset replaces that object: no options leak between families", () => {
   const c = resolveConfig("mnist-acgan", { model: { discriminator: { name: "mlp" } } });
-  assert.deepEqual(c.model.discriminator, { name: "mlp", options: { hidden: [512, 256], maxout: 0, spectralNorm: false, auxClassifier: false, minibatchStd: 0 } });
+  assert.deepEqual(c.model.discriminator, {
+    name: "mlp",
+    options: { hidden: [512, 256], maxout: 0, spectralNorm: false, auxClassifier: false, minibatchStd: 0 },
+  });
   const f = resolveConfig("folder-dcgan", { data: { dataset: "folder", dataDir: "/imgs", imageSize: 32 } });
   assert.deepEqual(f.data, { dataset: "folder", dataDir: "/imgs", imageSize: 32, channels: 3, cache: true });
   assert.deepEqual(resolveConfig("folder-dcgan", { data: { dataset: "mnist" } }).data, { dataset: "mnist", dataDir: null, subset: null, subsetSeed: 0 });
