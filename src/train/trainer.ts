@@ -23,7 +23,7 @@ import { AdversarialStep, type Step, type StepResult } from "./step.js";
 import { TranslationStep } from "./translation-step.js";
 import type { Batch } from "../data/loader.js";
 import { lockRunDir, prepareNewRunDir, removeStaleTemps, truncateStats } from "./run-dir.js";
-import { exportGenerator, withCalibratedGenerator } from "./export.js";
+import { exportGenerator, GRID_CALIBRATION_LATENTS, withCalibratedGenerator } from "./export.js";
 import { initFromPretrained } from "./pretrained.js";
 import { saveSamples, sampleExtension, translationGrid } from "./samples.js";
 import { Progress } from "./progress.js";
@@ -573,16 +573,20 @@ export class Trainer {
     const rng = getRngState();
     G.eval();
     const { z, labels, target } = this.#fixed;
-    withCalibratedGenerator(G, this.gan.shape, () =>
-      noGrad(() =>
-        tidy(() => {
-          const out = G.forward(z, labels);
-          // Unpaired targets are unrelated images: only paired grids show them.
-          const { source } = this.gan.shape;
-          if (source) saveSamples(path, translationGrid(z, out, source.paired ? (target ?? null) : null), this.gan.shape, 8);
-          else saveSamples(path, out, this.gan.shape);
-        }),
-      ),
+    withCalibratedGenerator(
+      G,
+      this.gan.shape,
+      () =>
+        noGrad(() =>
+          tidy(() => {
+            const out = G.forward(z, labels);
+            // Unpaired targets are unrelated images: only paired grids show them.
+            const { source } = this.gan.shape;
+            if (source) saveSamples(path, translationGrid(z, out, source.paired ? (target ?? null) : null), this.gan.shape, 8);
+            else saveSamples(path, out, this.gan.shape);
+          }),
+        ),
+      GRID_CALIBRATION_LATENTS,
     );
     G.train(wasTraining);
     setRngState(rng);
