@@ -11,6 +11,7 @@ export {
   type BatchNormSync,
   BatchNorm2d,
   preciseBatchNorm,
+  batchNormStatistics,
   LayerNorm,
   InstanceNorm2d,
   Embedding,

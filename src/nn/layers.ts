@@ -212,6 +212,13 @@ class BatchNorm extends Module {
     return batchNorm(x, this.tensor("running_mean"), this.tensor("running_var"), weight, bias, { training: this.training, momentum, eps });
   }
 }
+const batchNorms = (model: Module): BatchNorm[] => model.modules().filter((m): m is BatchNorm => m instanceof BatchNorm);
+
+/** The running means and variances of a model's BatchNorms (what preciseBatchNorm rewrites); empty without any. */
+export function batchNormStatistics(model: Module): Tensor[] {
+  return batchNorms(model).flatMap((bn) => [bn.tensor("running_mean"), bn.tensor("running_var")]);
+}
+
 /**
  * Precise BatchNorm statistics ("PreciseBN", Wu & Johnson 2021): each BatchNorm's running mean
  * and variance become the plain average over `batches` calls of `forward`, taken with the model's
@@ -220,7 +227,7 @@ class BatchNorm extends Module {
  * of the model stays as it was. Returns false, having run nothing, when the model has no BatchNorm.
  */
 export function preciseBatchNorm(model: Module, batches: number, forward: () => void): boolean {
-  const norms = model.modules().filter((m): m is BatchNorm => m instanceof BatchNorm);
+  const norms = batchNorms(model);
   if (!norms.length) return false;
   const modes = norms.map((bn) => bn.training);
   noGrad(() => {

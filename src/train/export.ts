@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Tensor, keep, loadSafetensors, noGrad, saveSafetensors, withSeed } from "../engine/index.js";
 import { buildGenerator, type Generator, type LatentCodes, type ModelShape, type ModelSpec } from "../models/index.js";
-import { preciseBatchNorm } from "../nn/index.js";
+import { batchNormStatistics, preciseBatchNorm } from "../nn/index.js";
 import { sampleLatent, type Gan } from "./gan.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 import type { GanConfig } from "./config.js";
@@ -149,20 +149,30 @@ export const GRID_CALIBRATION_LATENTS = 1024;
 export function calibrateGenerator(G: Generator, shape: ModelShape, latents = CALIBRATION.latents): boolean {
   if (shape.source) return false;
   const device = G.parameters()[0]?.device ?? "cpu";
-  return withSeed(CALIBRATION.seed, () =>
-    preciseBatchNorm(G, Math.max(1, Math.round(latents / CALIBRATION.batchSize)), () => {
-      const { z, labels } = sampleLatent(shape, CALIBRATION.batchSize, device);
-      G.forward(z, labels);
-    }),
-  );
+  // G as it samples: the rest of it in eval mode (no dropout, mixing or power iteration) while its BatchNorms average.
+  const modes = G.modules().map((m) => [m, m.training] as const);
+  G.eval();
+  try {
+    return withSeed(CALIBRATION.seed, () =>
+      preciseBatchNorm(G, Math.max(1, Math.round(latents / CALIBRATION.batchSize)), () => {
+        const { z, labels } = sampleLatent(shape, CALIBRATION.batchSize, device);
+        G.forward(z, labels);
+      }),
+    );
+  } finally {
+    for (const [m, training] of modes) m.training = training;
+  }
 }
 
 /**
- * Runs fn (sync or async) with G calibrated (calibrateGenerator), then puts G's buffers back as
- * they were, so that grids and evaluations during training never change what training saves.
+ * Runs fn (sync or async) with G calibrated (calibrateGenerator), then puts G's BatchNorm statistics
+ * back as they were, so that grids and evaluations during training never change what training
+ * saves. A G without BatchNorm, or a translator, just runs fn.
  */
 export function withCalibratedGenerator<T>(G: Generator, shape: ModelShape, fn: () => T, latents = CALIBRATION.latents): T {
-  const saved = G.namedBuffers().map(([, b]) => [b, keep(b.clone())] as const);
+  const statistics = shape.source ? [] : batchNormStatistics(G);
+  if (!statistics.length) return fn();
+  const saved = statistics.map((b) => [b, keep(b.clone())] as const);
   const restore = () =>
     noGrad(() => {
       for (const [b, copy] of saved) {

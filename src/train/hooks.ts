@@ -174,65 +174,68 @@ type Scored = { scores: Record<string, number | boolean | null>; collapse: strin
  * training; periodicEval records the scores.
  */
 export async function scoreGenerator(trainer: Trainer): Promise<Scored> {
-  const { shape, config } = trainer.gan;
   const G = trainer.ema ? (trainer.ema.shadow as Generator) : trainer.gan.G;
   const rng = getRngState();
   const wasTraining = G.training;
   G.eval();
   try {
     // Calibrated BatchNorm statistics, as the export will have; training's are put back after.
-    return await withCalibratedGenerator(G, shape, async (): Promise<Scored> => {
-      const entry = datasetOf(config.data.dataset);
-      if (entry.corpus && shape.vocabulary) {
-        let corpus = corpora.get(trainer);
-        if (!corpus) corpora.set(trainer, (corpus = entry.corpus(config.data as never)));
-        const texts = tidy(() => decodeSequences(sampleFrom(G, shape, config.log.evalCount).samples, shape.vocabulary!));
-        const t = textScores(texts, corpus);
-        const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
-        return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
-      }
-      if (shape.source) {
-        // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
-        const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000), () => {}, false)).translated;
-        return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
-      }
-      const toy = entry.toy;
-      if (toy) {
-        const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
-        const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
-        return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
-      }
-      const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
-      if (config.data.dataset === "folder") {
-        // The user's own images: no classes, scored on the folder's self-supervised features (trained once, cached).
-        const r = await evaluateFolder(samples, config.data, { log: (m) => console.log(m) });
-        samples.dispose();
-        labels?.dispose();
-        return { scores: { fid: r.fid, kid: r.kid, precision: r.precision, recall: r.recall, coverage: r.coverage, memorized: r.memorized }, collapse: null };
-      }
-      const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
-      const report = await evaluate(samples, config.data.dataset, labels, audio);
-      samples.dispose();
-      labels?.dispose();
-      const scores = {
-        fid: report.fid,
-        kid: report.kid,
-        precision: report.precision,
-        recall: report.recall,
-        coverage: report.coverage,
-        classesCovered: report.classesCovered,
-        collapsed: report.collapsed,
-        labelAccuracy: report.labelAccuracy,
-      };
-      const collapse = report.collapsed
-        ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
-        : null;
-      return { scores, collapse };
-    });
+    return await withCalibratedGenerator(G, trainer.gan.shape, () => scoresOf(trainer, G));
   } finally {
     setRngState(rng);
     G.train(wasTraining);
   }
+}
+
+/** scoreGenerator's measurement, by what G makes: text, translations, toy points, or images and audio. */
+async function scoresOf(trainer: Trainer, G: Generator): Promise<Scored> {
+  const { shape, config } = trainer.gan;
+  const entry = datasetOf(config.data.dataset);
+  if (entry.corpus && shape.vocabulary) {
+    let corpus = corpora.get(trainer);
+    if (!corpus) corpora.set(trainer, (corpus = entry.corpus(config.data as never)));
+    const texts = tidy(() => decodeSequences(sampleFrom(G, shape, config.log.evalCount).samples, shape.vocabulary!));
+    const t = textScores(texts, corpus);
+    const scores = { jsd2: t.jsd[2], jsd4: t.jsd[4], memorized: t.memorized, novelValid: t.novelValid, unique: t.unique, meanLength: t.meanLength };
+    return { scores, collapse: t.unique < 0.2 ? `only ${(t.unique * 100).toFixed(1)}% of samples are distinct` : null };
+  }
+  if (shape.source) {
+    // Translation: the held-out inputs translated, scored against their targets (apps/translate.ts).
+    const { l1, psnr, accuracy, fid } = (await evaluateTranslation(G, config.data, Math.min(config.log.evalCount, 1000), () => {}, false)).translated;
+    return { scores: { l1, psnr, classKept: accuracy, fid }, collapse: null };
+  }
+  const toy = entry.toy;
+  if (toy) {
+    const stats = tidy(() => toyModeStats(sampleFrom(G, shape, config.log.evalCount).samples, toy));
+    const scores = { modesCaptured: stats.modesCaptured, highQualityFraction: stats.highQualityFraction, collapsed: stats.collapsed };
+    return { scores, collapse: stats.collapsed ? `${stats.modesCaptured}/${stats.numModes} modes captured` : null };
+  }
+  const { samples, labels } = sampleFrom(G, shape, config.log.evalCount);
+  if (config.data.dataset === "folder") {
+    // The user's own images: no classes, scored on the folder's self-supervised features (trained once, cached).
+    const r = await evaluateFolder(samples, config.data, { log: (m) => console.log(m) });
+    samples.dispose();
+    labels?.dispose();
+    return { scores: { fid: r.fid, kid: r.kid, precision: r.precision, recall: r.recall, coverage: r.coverage, memorized: r.memorized }, collapse: null };
+  }
+  const audio = shape.sampleRate ? { sampleRate: shape.sampleRate, data: config.data } : undefined;
+  const report = await evaluate(samples, config.data.dataset, labels, audio);
+  samples.dispose();
+  labels?.dispose();
+  const scores = {
+    fid: report.fid,
+    kid: report.kid,
+    precision: report.precision,
+    recall: report.recall,
+    coverage: report.coverage,
+    classesCovered: report.classesCovered,
+    collapsed: report.collapsed,
+    labelAccuracy: report.labelAccuracy,
+  };
+  const collapse = report.collapsed
+    ? `class ${report.modes.dominant.label} at ${report.modes.dominant.ratio.toFixed(1)}x its share, ${report.classesCovered}/10 classes covered`
+    : null;
+  return { scores, collapse };
 }
 
 function keepBest(trainer: Trainer, step: number, fid: number): void {
