@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGan, Trainer, loadPretrainedGenerator, pretrainedNames, initFromPretrained } from "./index.js";
+import { createGan, Trainer, calibrateGenerator, loadPretrainedGenerator, loadTrainedPair, pretrainedNames, initFromPretrained } from "./index.js";
+import { buildGenerator } from "../models/index.js";
+import { batchNormStatistics } from "../nn/index.js";
 import { loadSafetensors, tidy } from "../engine/index.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
@@ -53,6 +55,33 @@ test("a run exported as a pretrained model samples at once and starts a new run 
   const out = tmp();
   const log = gantryOk("train", "--preset", "mnist-mlp", "--steps", "2", "--batch-size", "8", "--init", run, "--out", join(out, "r"));
   assert.match(log, /initialized G and D from .*step-00000003\.safetensors/);
+});
+
+test("a pretrained model or a run's pair samples with BatchNorm statistics calibrated to its weights, as the run's export does", async () => {
+  const run = await tinyRun("mnist-dcgan");
+  const file = join(tmp(), "dcgan.safetensors");
+  gantryOk("export", "--run", run, "--as-pretrained", file);
+  const { tensors } = loadSafetensors(file);
+  const loaded = loadPretrainedGenerator(file);
+  // What the file holds: the momentum averages of 3 training steps.
+  const stored = buildGenerator(loaded.card.generator, loaded.shape);
+  stored.loadStateDict(Object.fromEntries(Object.entries(tensors).flatMap(([k, t]) => (k.startsWith("G_ema.") ? [[k.slice(6), t]] : []))), file);
+  const fromFile = batchNormStatistics(stored).map((t) => t.clone());
+  assert.ok(fromFile.length > 0);
+  calibrateGenerator(stored, loaded.shape);
+  const expected = batchNormStatistics(stored);
+  const pair = loadTrainedPair(run, "--run");
+  for (const got of [batchNormStatistics(loaded.G), batchNormStatistics(pair.G)]) {
+    tidy(() => {
+      for (const [i, t] of got.entries()) assert.ok(t.sub(expected[i]).abs().max().item() < 1e-5, `statistic ${i} is the calibrated one`);
+      assert.ok(
+        got.some((t, i) => t.sub(fromFile[i]).abs().max().item() > 1e-3),
+        "the stored statistics were replaced",
+      );
+    });
+  }
+  assert.equal(loaded.G.training, false);
+  assert.equal(pair.G.training, false);
 });
 
 test("--init with another architecture names the tensors that do not fit; an unknown name lists the shipped ones", async () => {

@@ -9,7 +9,7 @@ import { type Tensor, type TensorDict, loadSafetensors, saveSafetensors, withSee
 import { buildGenerator, type Discriminator, type Generator, type ModelShape } from "../models/index.js";
 import { CheckpointError, ConfigError } from "../errors.js";
 import { disposeState, loadLatestCheckpoint } from "./checkpoint.js";
-import { generatorCard, loadedGenerator, shapeOfCard, type GeneratorCard, type LoadedGenerator } from "./export.js";
+import { calibrateGenerator, generatorCard, loadedGenerator, shapeOfCard, type GeneratorCard, type LoadedGenerator } from "./export.js";
 import { createGan, modelShapeOf, type Gan } from "./gan.js";
 import type { GanConfig } from "./config.js";
 import type { EMA } from "../optim/index.js";
@@ -99,13 +99,14 @@ export function savePretrained(runDir: string, out: string, extra: { metrics?: R
   }
 }
 
-/** The EMA generator of a pretrained model, ready to sample. */
+/** The EMA generator of a pretrained model, ready to sample, its BatchNorm statistics calibrated to its weights (calibrateGenerator). */
 export function loadPretrainedGenerator(nameOrPath: string): LoadedGenerator {
   const file = readPretrained(resolvePretrained(nameOrPath));
   try {
     const shape = shapeOfCard(file.card);
     const G = withSeed(0, () => buildGenerator(file.card.generator, shape)) as Generator;
     G.loadStateDict(file.parts.G_ema, `${file.path} (G_ema)`);
+    calibrateGenerator(G, shape); // as a run's export and evaluations sample
     G.eval();
     return loadedGenerator(G, file.card, shape);
   } finally {
@@ -162,7 +163,8 @@ export interface TrainedPair {
 
 /**
  * G and D of a run (its newest checkpoint) or of a pretrained model (a shipped name or a file),
- * for what uses a trained GAN (inpainting, augmentation). Built as the run built them.
+ * for what uses a trained GAN (inpainting, augmentation). Built as the run built them; G's
+ * BatchNorm statistics are calibrated to its weights, as the run's export and evaluations sample.
  */
 export function loadTrainedPair(source: string, flag = "--pretrained"): TrainedPair {
   const w = readTrainedWeights(source, flag);
@@ -170,6 +172,7 @@ export function loadTrainedPair(source: string, flag = "--pretrained"): TrainedP
     const gan = withSeed(0, () => createGan({ ...w.config, model: { ...w.config.model, init: null } }));
     gan.G.loadStateDict(w.G_ema, `${w.path} (G)`);
     gan.D.loadStateDict(w.D, `${w.path} (D)`);
+    calibrateGenerator(gan.G, gan.shape); // as a run's export and evaluations sample
     gan.G.eval();
     gan.D.eval();
     return { G: gan.G, D: gan.D, shape: gan.shape, config: gan.config, source: w.path };
