@@ -197,7 +197,11 @@ export const configSchema = z.strictObject({
         .describe(
           "steps between log lines and stats.jsonl records, counted within each epoch as the tutorial does (100), or over the run when longer than an epoch",
         ),
-      sampleEvery: cadence("steps between sample grids (also written at every epoch's end)", "for epoch ends only", 0),
+      sampleEvery: cadence(
+        "steps between sample grids (also written at every epoch's end, except on toy data, whose epochs are 100 batches)",
+        "for epoch ends only",
+        0,
+      ),
       checkpointEvery: positiveInt.default(1000).describe("steps between checkpoints (also written at the end and on Ctrl-C or SIGTERM)"),
       keepCheckpoints: positiveInt.default(3).describe("step checkpoints kept; older ones are deleted"),
       evalEvery: cadence(

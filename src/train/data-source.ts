@@ -9,6 +9,8 @@ import type { GanConfig } from "./config.js";
 
 export interface DataSource {
   readonly batchesPerEpoch: number;
+  /** True when an epoch is a count of batches, not one pass over a dataset (toy data). */
+  readonly nominalEpochs: boolean;
   readonly position: LoaderPosition;
   readonly description: string;
   seek(position: LoaderPosition): void;
@@ -19,6 +21,7 @@ export interface DataSource {
 /** Toy data has no epochs of its own: a nominal epoch is 100 batches. */
 class ToySource implements DataSource {
   readonly batchesPerEpoch = 100;
+  readonly nominalEpochs = true;
   #position: LoaderPosition = { epoch: 0, batch: 0 };
   constructor(
     readonly distribution: ToyDistribution,
@@ -65,5 +68,5 @@ export async function openDataSource(config: GanConfig, log: (m: string) => void
   const loader = new DataLoader(data, { batchSize, seed, device, shard });
   const { vocabulary, sampleRate } = dataShapeOf(config.data);
   const what = vocabulary ? "items" : sampleRate ? `clips at ${sampleRate} Hz` : "images";
-  return Object.assign(loader, { description: `${data.name} (${data.length} ${what} from ${data.source})` });
+  return Object.assign(loader, { description: `${data.name} (${data.length} ${what} from ${data.source})`, nominalEpochs: false });
 }

@@ -113,14 +113,19 @@ export function progressBar(intervalMs = 500): TrainerHook {
   };
 }
 
-/** The fixed-noise grid every log.sampleEvery steps, at every epoch's end and at the last step. */
+/**
+ * The fixed-noise grid every log.sampleEvery steps, at every epoch's end and at the last step. Toy
+ * data's epochs are nominal (100 batches), so with log.sampleEvery set it has no epoch-end grids: a
+ * 400,000-step run writes 400 grids at the toy presets' 1,000, not 4,000 more.
+ */
 export function sampleGrids(): TrainerHook {
   return {
     name: "samples",
     afterStep(trainer, s) {
       const every = trainer.gan.config.log.sampleEvery;
-      if (!((every && s.step % every === 0) || s.epochEnd || s.last)) return;
-      trainer.sampleGrid(s.epochEnd ? `epoch-${String(s.epoch).padStart(3, "0")}` : `step-${String(s.step).padStart(8, "0")}`);
+      const atEpochEnd = s.epochEnd && !(every && trainer.data.nominalEpochs);
+      if (!((every && s.step % every === 0) || atEpochEnd || s.last)) return;
+      trainer.sampleGrid(atEpochEnd ? `epoch-${String(s.epoch).padStart(3, "0")}` : `step-${String(s.step).padStart(8, "0")}`);
     },
   };
 }

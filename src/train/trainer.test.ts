@@ -83,7 +83,7 @@ test("the run directory holds config, stats, reals, samples, checkpoints and the
   });
 });
 
-test("log.every counts batches within an epoch as the tutorial does, and steps over the run when longer than an epoch", async () => {
+test("log.every counts batches within an epoch as the tutorial does, and steps over the run when longer than an epoch; toy data grids by steps", async () => {
   const within = tmp();
   await train(within, config(7, { preset: "toy-ring8", log: { every: 3 } }));
   assert.deepEqual(
@@ -103,6 +103,12 @@ test("log.every counts batches within an epoch as the tutorial does, and steps o
       [300, 3, 100],
     ],
   );
+  // Its epochs are nominal, so grids follow log.sampleEvery (the preset's 1,000) and the last step,
+  // not each epoch's end; without log.sampleEvery they are written at epoch ends.
+  assert.deepEqual(readdirSync(join(across, "samples")), ["step-00000300.png"]);
+  const byEpoch = tmp();
+  await train(byEpoch, config(200, { preset: "toy-ring8", log: { every: 200, checkpointEvery: 200, sampleEvery: 0 } }));
+  assert.deepEqual(readdirSync(join(byEpoch, "samples")).sort(), ["epoch-001.png", "epoch-002.png"]);
 });
 
 test("a non-finite loss stops training naming the step, and the last checkpoint stays intact", async () => {
