@@ -1,38 +1,97 @@
 #!/usr/bin/env node
-// The mode-collapse table of docs/challenges.md: every cure against the plain GAN on the toy
-// protocol (ring of 8 and grid of 25 Gaussians, Unrolled GAN / VEEGAN / PacGAN), the same step
-// budget, over several seeds. Runs two trainings at a time, one thread each; finished runs are
-// kept in runs/cures/results.jsonl, so the script resumes where it stopped.
+// The mode-collapse tables of docs/challenges.md: cures against the plain GAN on the toy protocol
+// of Unrolled GAN, VEEGAN and PacGAN (a ring of 8 or a grid of 25 Gaussians), over seeds, at one
+// or more step budgets. Each (cure, seed) trains to the first budget, is scored by `gantry eval`
+// (2,500 samples), then resumes to the next budget (a resume is exact, so each row is the run that
+// trained that long) and is scored again. Two runs at a time, one engine thread each. Finished
+// scores are kept in runs/cures/results.jsonl, so the script picks up where it stopped.
 //
-//   node scripts/cures-table.mjs            # SEEDS=5 by default; prints the markdown table
+//   node scripts/cures-table.mjs --dataset grid25 --setup paper --cures plain,pacgan2 \
+//     --seeds 0,1,2,3,4 --steps 50000,100000,150000,250000,400000
+//   node scripts/cures-table.mjs --dataset ring8 --setup lr1e-4 --cures plain,r1-pacgan2 --steps 15000
+//   node scripts/cures-table.mjs --table ...same flags...     (print the table from what is done)
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 
-const seeds = Number(process.env.SEEDS ?? 5);
-const workers = Number(process.env.WORKERS ?? Math.max(1, Math.min(2, cpus().length)));
+/** Each cure as the flags it adds. */
+const cures = {
+  plain: { label: "plain GAN", flags: [] },
+  pacgan2: { label: "PacGAN2", flags: ["--set", "model.pack=2"] },
+  pacgan4: { label: "PacGAN4", flags: ["--set", "model.pack=4"] },
+  mbstd: { label: "minibatch std", flags: ["--set", "model.discriminator.options.minibatchStd=4"] },
+  unrolled: { label: "unrolled D (k = 5)", flags: ["--set", "train.unrolledSteps=5"] },
+  "wgan-gp": { label: "WGAN-GP", flags: ["--loss", "wgan-gp", "--set", "train.nCritic=5", "--set", "train.betas=[0.5,0.9]"] },
+  "hinge-sn": { label: "hinge + spectral norm", flags: ["--loss", "hinge", "--set", "model.discriminator.options.spectralNorm=true"] },
+  r1: { label: "R1 (gamma 1)", flags: ["--loss", "r1", "--set", "loss.penaltyWeight=1"] },
+  "r1-pacgan2": { label: "R1 and PacGAN2", flags: ["--loss", "r1", "--set", "loss.penaltyWeight=1", "--set", "model.pack=2"] },
+};
+
+/** The networks and optimizer each cure runs on. */
+const setups = {
+  // The toy preset as it is: MLPs 3x128, batch 256, Adam 1e-3.
+  preset: [],
+  // The published setups' learning rate on the preset's networks.
+  "lr1e-4": ["--lr-g", "1e-4", "--lr-d", "1e-4"],
+  // PacGAN's and VEEGAN's own (their code's): G 4x400 with BatchNorm from a 2-d latent, D 3x200,
+  // batch 100, Adam 1e-4 with betas (0.8, 0.999).
+  paper: [
+    "--set",
+    "model.latentDim=2",
+    "--set",
+    "model.generator.options.hidden=[400,400,400,400]",
+    "--set",
+    "model.generator.options.batchNorm=true",
+    "--set",
+    "model.discriminator.options.hidden=[200,200,200]",
+    "--batch-size",
+    "100",
+    "--set",
+    "train.betas=[0.8,0.999]",
+    "--lr-g",
+    "1e-4",
+    "--lr-d",
+    "1e-4",
+  ],
+};
+
+const { values } = parseArgs({
+  options: {
+    dataset: { type: "string", default: "grid25" },
+    setup: { type: "string", default: "paper" },
+    cures: { type: "string", default: "plain,pacgan2" },
+    seeds: { type: "string", default: "0,1,2,3,4" },
+    steps: { type: "string", default: "50000" },
+    workers: { type: "string", default: "2" },
+    table: { type: "boolean", default: false },
+  },
+});
+const fail = (message) => {
+  console.error(`cures-table: ${message}`);
+  process.exit(2);
+};
+const list = (s) => s.split(",").filter(Boolean);
+const { dataset, setup } = values;
+if (!["ring8", "grid25"].includes(dataset)) fail(`--dataset must be ring8 or grid25, got '${dataset}'`);
+if (!(setup in setups)) fail(`--setup must be one of ${Object.keys(setups).join(", ")}, got '${setup}'`);
+const cureNames = list(values.cures);
+for (const c of cureNames) if (!(c in cures)) fail(`--cures: unknown cure '${c}'; known: ${Object.keys(cures).join(", ")}`);
+const seeds = list(values.seeds).map(Number);
+const budgets = list(values.steps).map(Number);
+if (seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`--seeds must be integers from 0, got '${values.seeds}'`);
+if (!budgets.length || budgets.some((b, i) => !Number.isInteger(b) || b < 1 || (i > 0 && b <= budgets[i - 1])))
+  fail(`--steps must be rising positive integers, got '${values.steps}'`);
+
 const root = join("runs", "cures");
 const results = join(root, "results.jsonl");
 mkdirSync(root, { recursive: true });
-
-/** Each cure as the flags it adds to the toy preset (MLP 3x128, batch 256, 5,000 D steps). */
-export const cures = {
-  "plain GAN": [],
-  "PacGAN (m = 2)": ["--set", "model.pack=2"],
-  "minibatch std": ["--set", "model.discriminator.options.minibatchStd=4"],
-  "unrolled D (k = 5)": ["--set", "train.unrolledSteps=5"],
-  "WGAN-GP (n_critic 5)": ["--loss", "wgan-gp", "--set", "train.nCritic=5", "--lr-g", "1e-4", "--lr-d", "1e-4", "--set", "train.betas=[0.5,0.9]"],
-  "hinge + spectral norm": ["--loss", "hinge", "--set", "model.discriminator.options.spectralNorm=true"],
-  "R1 (gamma 1)": ["--loss", "r1", "--set", "loss.penaltyWeight=1"],
-};
-const datasets = ["ring8", "grid25"];
-
+const key = (r) => [r.dataset, r.setup, r.cure, r.seed, r.steps].join("|");
 const done = new Map();
 if (existsSync(results))
-  for (const line of readFileSync(results, "utf8").trim().split("\n").filter(Boolean)) {
+  for (const line of readFileSync(results, "utf8").split("\n").filter(Boolean)) {
     const r = JSON.parse(line);
-    done.set(`${r.cure}|${r.dataset}|${r.seed}`, r);
+    done.set(key(r), r);
   }
 
 const gantry = (args) =>
@@ -42,60 +101,67 @@ const gantry = (args) =>
     let err = "";
     child.stdout.on("data", (c) => (out += c));
     child.stderr.on("data", (c) => (err += c));
-    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`gantry ${args.join(" ")} exited ${code}: ${err}`))));
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`gantry ${args.join(" ")} exited ${code}: ${err.slice(-2000)}`))));
   });
 
-const jobs = [];
-for (let seed = 0; seed < seeds; seed++) {
-  for (const dataset of datasets)
-    for (const [cure, flags] of Object.entries(cures)) if (!done.has(`${cure}|${dataset}|${seed}`)) jobs.push({ cure, flags, dataset, seed });
-}
-
-async function worker() {
-  for (let job = jobs.shift(); job; job = jobs.shift()) {
-    const dir = join(root, `${job.dataset}-${job.cure.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}-${job.seed}`);
+/** One (cure, seed): train to each budget in turn, scoring after each. */
+async function chain(cure, seed) {
+  const dir = join(root, `${dataset}-${setup}-${cure}-${seed}`);
+  for (const [i, steps] of budgets.entries()) {
+    const record = { dataset, setup, cure, seed, steps };
+    if (done.has(key(record))) continue;
     const start = Date.now();
-    await gantry(["train", "--preset", `toy-${job.dataset}`, "--seed", String(job.seed), "--out", dir, "--overwrite", "--set", "log.every=1000", ...job.flags]);
-    const minutes = (Date.now() - start) / 60000;
+    const base = existsSync(join(dir, "checkpoints"));
+    if (i === 0 && !base)
+      await gantry([
+        "train",
+        "--preset",
+        `toy-${dataset}`,
+        "--seed",
+        String(seed),
+        "--out",
+        dir,
+        "--set",
+        "log.every=1000",
+        "--steps",
+        String(steps),
+        ...setups[setup],
+        ...cures[cure].flags,
+      ]);
+    else await gantry(["train", "--resume", dir, "--steps", String(steps), "--set", "log.evalEvery=10000", "--set", "log.evalCount=2500"]);
     const score = JSON.parse(await gantry(["eval", "--run", dir, "--json", "--count", "2500"]));
-    const record = {
-      cure: job.cure,
-      dataset: job.dataset,
-      seed: job.seed,
-      modes: score.modesCaptured,
-      numModes: score.numModes,
-      hq: score.highQualityFraction,
-      minutes,
-    };
+    Object.assign(record, { modes: score.modesCaptured, numModes: score.numModes, hq: score.highQualityFraction, minutes: (Date.now() - start) / 60000 });
     appendFileSync(results, `${JSON.stringify(record)}\n`);
-    done.set(`${job.cure}|${job.dataset}|${job.seed}`, record);
+    done.set(key(record), record);
     console.error(
-      `${job.dataset} ${job.cure} seed ${job.seed}: ${record.modes}/${record.numModes} modes, ${(record.hq * 100).toFixed(1)}% high quality, ${minutes.toFixed(1)} min`,
+      `${dataset} ${setup} ${cure} seed ${seed} at ${steps} steps: ${record.modes}/${record.numModes} modes, ${(record.hq * 100).toFixed(1)}% high quality`,
     );
   }
 }
-await Promise.all(Array.from({ length: workers }, worker));
+
+if (!values.table) {
+  const jobs = cureNames.flatMap((cure) => seeds.map((seed) => [cure, seed]));
+  const worker = async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) await chain(...job);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Number(values.workers)) }, worker));
+}
 
 const stats = (xs) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return { mean, sd };
+  return `${mean.toFixed(1)} ± ${sd.toFixed(1)}`;
 };
-const rows = Object.keys(cures).map((cure) => {
-  const cells = datasets.map((dataset) => {
-    const rs = [...done.values()].filter((r) => r.cure === cure && r.dataset === dataset);
-    if (!rs.length) return "– | –";
-    const m = stats(rs.map((r) => r.modes));
-    const h = stats(rs.map((r) => r.hq * 100));
-    return `${m.mean.toFixed(1)} ± ${m.sd.toFixed(1)} (${rs.length}) | ${h.mean.toFixed(1)} ± ${h.sd.toFixed(1)}%`;
-  });
-  const minutes = stats([...done.values()].filter((r) => r.cure === cure).map((r) => r.minutes)).mean;
-  return `| ${cure} | ${cells.join(" | ")} | ${Number.isFinite(minutes) ? minutes.toFixed(1) : "–"} |`;
-});
+const rows = [];
+for (const cure of cureNames)
+  for (const steps of budgets) {
+    const rs = seeds.map((seed) => done.get(key({ dataset, setup, cure, seed, steps }))).filter(Boolean);
+    if (!rs.length) continue;
+    const modes = rs.map((r) => r.modes);
+    const hq = rs.map((r) => r.hq * 100);
+    rows.push(`| ${cures[cure].label} | ${steps.toLocaleString("en-US")} | ${modes.join(", ")} | ${stats(modes)} | ${stats(hq)}% |`);
+  }
+const of = dataset === "grid25" ? 25 : 8;
 console.log(
-  [
-    "| cure | ring8 modes (of 8) (seeds) | ring8 high quality | grid25 modes (of 25) (seeds) | grid25 high quality | minutes per run (1 thread) |",
-    "|---|---|---|---|---|---|",
-    ...rows,
-  ].join("\n"),
+  [`| run | steps | ${dataset} modes of ${of}, seeds ${seeds.join(", ")} | mean ± sd | high quality, mean ± sd |`, "|---|---|---|---|---|", ...rows].join("\n"),
 );
