@@ -25,6 +25,7 @@ const cures = {
   "wgan-gp": { label: "WGAN-GP", flags: ["--loss", "wgan-gp", "--set", "train.nCritic=5", "--set", "train.betas=[0.5,0.9]"] },
   "hinge-sn": { label: "hinge + spectral norm", flags: ["--loss", "hinge", "--set", "model.discriminator.options.spectralNorm=true"] },
   r1: { label: "R1 (gamma 1)", flags: ["--loss", "r1", "--set", "loss.penaltyWeight=1"] },
+  topk: { label: "top-k (0.5)", flags: ["--set", "train.topK=0.5"] },
   "r1-pacgan2": { label: "R1 and PacGAN2", flags: ["--loss", "r1", "--set", "loss.penaltyWeight=1", "--set", "model.pack=2"] },
 };
 

@@ -164,6 +164,14 @@ export const configSchema = z.strictObject({
         .max(20)
         .default(0)
         .describe("Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many extra D steps, then D is restored; 0 for off"),
+      topK: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(1)
+        .describe(
+          "top-k training (Sinha et al. 2020): G learns only from the fakes D rates most real, a share of each batch that starts at 1 and shrinks by 0.99 per epoch down to this (the paper: 0.5); 1 for off",
+        ),
       syncBatchNorm: z
         .boolean()
         .default(false)

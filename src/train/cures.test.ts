@@ -8,9 +8,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as E from "../engine/index.js";
 import { MinibatchStd } from "../nn/index.js";
-import { EMA } from "../optim/index.js";
+import { Adam, EMA } from "../optim/index.js";
 import { PackedDiscriminator } from "../models/index.js";
-import { createGan, Trainer, type ConfigOverrides, loadLatestCheckpoint, disposeState, loadGenerator, generatorFromCheckpoint } from "./index.js";
+import {
+  createGan,
+  Trainer,
+  type ConfigOverrides,
+  loadLatestCheckpoint,
+  disposeState,
+  loadGenerator,
+  generatorFromCheckpoint,
+  AdversarialStep,
+} from "./index.js";
+import { sampleLatent } from "./gan.js";
+import type { DataSource } from "./data-source.js";
 import { ConfigError } from "../errors.js";
 import { assertClose, silentProgress } from "../../test/helpers.js";
 
@@ -76,12 +87,14 @@ for (const [name, extra] of [
   ["unrolled D steps", { train: { unrolledSteps: 3 } }],
   ["lazy R1", { loss: { name: "r1", penaltyEvery: 4 } }],
   ["EMA with warm-up", { train: { emaDecay: 0.999 } }],
+  // 60 MNIST images in batches of 30: 2 batches an epoch, so from step 8 on G learns from 29 of 30 fakes.
+  ["top-k training", { preset: "mnist-mlp", data: { subset: 60 }, train: { topK: 0.5, batchSize: 30 } }],
 ] as [string, ConfigOverrides][]) {
-  test(`${name}: trains on the toy ring and resumes exactly`, async () => {
+  test(`${name}: trains and resumes exactly`, async () => {
     const config = (steps: number): ConfigOverrides => ({
       preset: "toy-ring8",
       ...extra,
-      train: { ...extra.train, steps, batchSize: 64 },
+      train: { batchSize: 64, ...extra.train, steps },
       log: { every: 1, checkpointEvery: 6 },
     });
     const whole = mkdtempSync(join(tmpdir(), "gantry-cure-"));
@@ -93,6 +106,42 @@ for (const [name, extra] of [
     for (const [, d, g] of losses(whole)) assert.ok(Number.isFinite(d) && (g === null || Number.isFinite(g)));
   });
 }
+
+test("top-k training: G's gradient is that of its loss over the k fakes D rates most real, k shrinking by 0.99 an epoch to train.topK", () => {
+  const gan = createGan({ preset: "toy-ring8", train: { topK: 0.25, batchSize: 8 } });
+  // Learning rates of 0: the D update before G's leaves D as it is, so G's loss can be recomputed.
+  const optG = new Adam(gan.G.parameters(), { lr: 0 });
+  const optD = new Adam(gan.D.parameters(), { lr: 0 });
+  const data = { batchesPerEpoch: 1 } as DataSource; // epoch = step
+  const step = new AdversarialStep(gan, optG, optD, null, data);
+  const gradients = (at: number) => {
+    const real = E.randn([8, 2]);
+    E.withSeed(1, () => step.run({ images: real, labels: null } as never, { step: at, totalSteps: at + 1, generatorSteps: 0, logging: false }));
+    return gan.G.parameters().map((p) => p.grad!.toArray() as number[]);
+  };
+  const expected = (k: number) =>
+    E.tidy(() => {
+      const { z } = E.withSeed(1, () => sampleLatent(gan.shape, 8));
+      const logits = gan.D.forward(gan.G.forward(z)).flatten();
+      const best = logits.detach().topk(k).indices;
+      for (const p of gan.G.parameters()) p.grad?.zero_();
+      gan.loss.generator(logits.indexSelect(0, best).unsqueeze(1)).backward();
+      return gan.G.parameters().map((p) => p.grad!.toArray() as number[]);
+    });
+  const close = (a: number[][], b: number[][], what: string) => {
+    for (const [i, g] of a.entries()) E.tidy(() => assertClose(E.tensor(g), b[i], { atol: 1e-6, what }));
+  };
+  // step 1000: 0.99^1000 is below 0.25, so k = 2 of 8
+  close(gradients(1000), expected(2), "k = 2 of 8 at step 1000");
+  // step 69 (0.99^69 = 0.4998): k = ceil(8 x 0.4998) = 4
+  close(gradients(69), expected(4), "k = 4 of 8 at epoch 69");
+  // step 0: every fake counts
+  close(gradients(0), expected(8), "all 8 at the start");
+  assert.throws(
+    () => createGan({ preset: "toy-ring8", train: { topK: 0 } }),
+    (e) => e instanceof ConfigError && /train\.topK/.test(e.message),
+  );
+});
 
 test("unrolling leaves D as the ordinary update made it: G's step sees the future D, D keeps its present", async () => {
   const run = async (unrolledSteps: number) => {

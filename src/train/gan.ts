@@ -69,6 +69,7 @@ export function createGan(from: string | ConfigOverrides): Gan {
     if (shape.codes) throw refuse("model.codes", "InfoGAN's codes");
     if (config.train.nCritic > 1 || config.train.unrolledSteps)
       throw refuse(config.train.nCritic > 1 ? "train.nCritic" : "train.unrolledSteps", "more D steps per G step");
+    if (config.train.topK < 1) throw refuse("train.topK", "top-k training");
   }
   if (pack > 1 && shape.numClasses)
     throw new ConfigError([{ path: "model.pack", message: "packing (PacGAN) is for unconditional models; set model.conditional false or model.pack 1" }]);

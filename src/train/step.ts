@@ -107,7 +107,14 @@ export class AdversarialStep implements Step {
       // D's weights need no gradient here; the tutorial's loop computes them anyway, and discards them.
       const freeze = config.train.loop === "fast";
       if (freeze) for (const p of D.parameters()) p.requiresGrad = false;
-      const out = D.forward(this.#view(gFake, at), gLabels);
+      let out = D.forward(this.#view(gFake, at), gLabels);
+      // Top-k training (Sinha et al. 2020): G's loss over the fakes D finds most real only.
+      const best = this.#mostRealistic(out, at);
+      if (best) {
+        out = out.indexSelect(0, best);
+        gLabels = gLabels?.indexSelect(0, best);
+        if (gCodes) gCodes = { categorical: gCodes.categorical?.indexSelect(0, best) ?? null, continuous: gCodes.continuous?.indexSelect(0, best) ?? null };
+      }
       // RaGAN's G compares with D on real data: this step's outputs, unless D has moved since.
       const realNow = () =>
         config.train.loop === "fast" && config.train.nCritic === 1 && !config.train.unrolledSteps
@@ -136,6 +143,22 @@ export class AdversarialStep implements Step {
     if (!gLoss) return { dLoss: dLoss.item(), gLoss: null, gStep: false, stats };
     const [d, gl] = stack([dLoss.detach(), gLoss.detach()]).toArray();
     return { dLoss: d, gLoss: gl, gStep: true, stats };
+  }
+
+  /**
+   * Top-k training's rows of D's outputs on the fakes (packs, when packed): the k that D rates most
+   * real (the highest logits or critic scores; the lowest energies), k the share 0.99^epoch of the
+   * batch, not below train.topK; null while every row counts.
+   */
+  #mostRealistic(out: Tensor, at: StepContext): Tensor | null {
+    const { topK } = this.gan.config.train;
+    if (topK >= 1) return null;
+    const rows = out.shape[0];
+    const epoch = at.step / this.data.batchesPerEpoch;
+    const k = Math.max(1, Math.ceil(rows * Math.max(topK, 0.99 ** epoch)));
+    if (k >= rows) return null;
+    const realness = adversarial(out).detach().flatten();
+    return (this.gan.loss.energy ? realness.neg() : realness).topk(k).indices;
   }
 
   /** What D sees: instance noise annealed to 0 over the run, then DiffAugment if enabled. */
