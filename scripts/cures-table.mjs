@@ -10,10 +10,10 @@
 //     --seeds 0,1,2,3,4 --steps 50000,100000,150000,250000,400000
 //   node scripts/cures-table.mjs --dataset ring8 --setup lr1e-4 --cures plain,r1-pacgan2 --steps 15000
 //   node scripts/cures-table.mjs --table ...same flags...     (print the table from what is done)
-import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { failWith, gantry, meanSd, pool, results, risingSteps, seedList } from "./staged-runs.mjs";
 
 /** Each cure as the flags it adds. */
 const cures = {
@@ -68,49 +68,25 @@ const { values } = parseArgs({
     table: { type: "boolean", default: false },
   },
 });
-const fail = (message) => {
-  console.error(`cures-table: ${message}`);
-  process.exit(2);
-};
+const fail = failWith("cures-table");
 const list = (s) => s.split(",").filter(Boolean);
 const { dataset, setup } = values;
 if (!["ring8", "grid25"].includes(dataset)) fail(`--dataset must be ring8 or grid25, got '${dataset}'`);
 if (!(setup in setups)) fail(`--setup must be one of ${Object.keys(setups).join(", ")}, got '${setup}'`);
 const cureNames = list(values.cures);
 for (const c of cureNames) if (!(c in cures)) fail(`--cures: unknown cure '${c}'; known: ${Object.keys(cures).join(", ")}`);
-const seeds = list(values.seeds).map(Number);
-const budgets = list(values.steps).map(Number);
-if (seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`--seeds must be integers from 0, got '${values.seeds}'`);
-if (!budgets.length || budgets.some((b, i) => !Number.isInteger(b) || b < 1 || (i > 0 && b <= budgets[i - 1])))
-  fail(`--steps must be rising positive integers, got '${values.steps}'`);
+const seeds = seedList(values.seeds, fail);
+const budgets = risingSteps(values.steps, fail);
 
 const root = join("runs", "cures");
-const results = join(root, "results.jsonl");
-mkdirSync(root, { recursive: true });
-const key = (r) => [r.dataset, r.setup, r.cure, r.seed, r.steps].join("|");
-const done = new Map();
-if (existsSync(results))
-  for (const line of readFileSync(results, "utf8").split("\n").filter(Boolean)) {
-    const r = JSON.parse(line);
-    done.set(key(r), r);
-  }
-
-const gantry = (args) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["bin/gantry.js", ...args], { env: { ...process.env, GANTRY_NUM_THREADS: "1", CI: "1" } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (err += c));
-    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`gantry ${args.join(" ")} exited ${code}: ${err.slice(-2000)}`))));
-  });
+const done = results(join(root, "results.jsonl"), (r) => [r.dataset, r.setup, r.cure, r.seed, r.steps].join("|"));
 
 /** One (cure, seed): train to each budget in turn, scoring after each. */
 async function chain(cure, seed) {
   const dir = join(root, `${dataset}-${setup}-${cure}-${seed}`);
   for (const [i, steps] of budgets.entries()) {
     const record = { dataset, setup, cure, seed, steps };
-    if (done.has(key(record))) continue;
+    if (done.has(record)) continue;
     const start = Date.now();
     const base = existsSync(join(dir, "checkpoints"));
     if (i === 0 && !base)
@@ -132,35 +108,28 @@ async function chain(cure, seed) {
     else await gantry(["train", "--resume", dir, "--steps", String(steps), "--set", "log.evalEvery=10000", "--set", "log.evalCount=2500"]);
     const score = JSON.parse(await gantry(["eval", "--run", dir, "--json", "--count", "2500"]));
     Object.assign(record, { modes: score.modesCaptured, numModes: score.numModes, hq: score.highQualityFraction, minutes: (Date.now() - start) / 60000 });
-    appendFileSync(results, `${JSON.stringify(record)}\n`);
-    done.set(key(record), record);
+    done.add(record);
     console.error(
       `${dataset} ${setup} ${cure} seed ${seed} at ${steps} steps: ${record.modes}/${record.numModes} modes, ${(record.hq * 100).toFixed(1)}% high quality`,
     );
   }
 }
 
-if (!values.table) {
-  const jobs = cureNames.flatMap((cure) => seeds.map((seed) => [cure, seed]));
-  const worker = async () => {
-    for (let job = jobs.shift(); job; job = jobs.shift()) await chain(...job);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Number(values.workers)) }, worker));
-}
+if (!values.table)
+  await pool(
+    cureNames.flatMap((cure) => seeds.map((seed) => [cure, seed])),
+    Number(values.workers),
+    chain,
+  );
 
-const stats = (xs) => {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return `${mean.toFixed(1)} ± ${sd.toFixed(1)}`;
-};
 const rows = [];
 for (const cure of cureNames)
   for (const steps of budgets) {
-    const rs = seeds.map((seed) => done.get(key({ dataset, setup, cure, seed, steps }))).filter(Boolean);
+    const rs = seeds.map((seed) => done.get({ dataset, setup, cure, seed, steps })).filter(Boolean);
     if (!rs.length) continue;
     const modes = rs.map((r) => r.modes);
     const hq = rs.map((r) => r.hq * 100);
-    rows.push(`| ${cures[cure].label} | ${steps.toLocaleString("en-US")} | ${modes.join(", ")} | ${stats(modes)} | ${stats(hq)}% |`);
+    rows.push(`| ${cures[cure].label} | ${steps.toLocaleString("en-US")} | ${modes.join(", ")} | ${meanSd(modes)} | ${meanSd(hq)}% |`);
   }
 const of = dataset === "grid25" ? 25 : 8;
 console.log(
