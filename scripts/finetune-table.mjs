@@ -7,7 +7,9 @@
 // kept in OUT/results.jsonl, so the script picks up where it stopped.
 //
 //   node scripts/finetune-table.mjs --preset fashion-dcgan --init mnist-dcgan --seeds 0,1 \
-//     --steps 500,2000,5000 [--out runs/finetune] [--workers 2]
+//     --steps 500,2000,5000 [--g-only] [--out runs/finetune] [--workers 2]
+//
+// --g-only adds a third start: G from --init, D from random weights (model.initD false).
 //   node scripts/finetune-table.mjs --table ...same flags...     (print the table from what is done)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "500,2000,5000" },
     out: { type: "string", default: "runs/finetune" },
     workers: { type: "string", default: "2" },
+    "g-only": { type: "boolean", default: false },
     table: { type: "boolean", default: false },
   },
 });
@@ -29,7 +32,8 @@ const fail = failWith("finetune-table");
 const { preset, init, out } = values;
 const seeds = seedList(values.seeds, fail);
 const budgets = risingSteps(values.steps, fail);
-const starts = ["scratch", init];
+const gOnly = `${init}, G only`;
+const starts = ["scratch", init, ...(values["g-only"] ? [gOnly] : [])];
 const done = results(join(out, "results.jsonl"), (r) => [r.preset, r.start, r.seed, r.steps].join("|"));
 
 /** One (start, seed): train to each budget in turn, scoring after each. */
@@ -40,7 +44,7 @@ async function chain(start, seed) {
     if (done.has(record)) continue;
     const began = Date.now();
     if (i === 0 && !existsSync(join(dir, "checkpoints"))) {
-      const from = start === "scratch" ? [] : ["--init", start];
+      const from = start === "scratch" ? [] : ["--init", init, ...(start === gOnly ? ["--set", "model.initD=false"] : [])];
       await gantry(["train", "--preset", preset, "--seed", String(seed), "--steps", String(steps), "--out", dir, ...from]);
     } else await gantry(["train", "--resume", dir, "--steps", String(steps)]);
     const score = JSON.parse(await gantry(["eval", "--run", dir, "--json", "--seed", "0"]));
@@ -70,7 +74,7 @@ for (const steps of budgets)
     if (!rs.length) continue;
     const col = (f, d) => meanSd(rs.map(f), d);
     rows.push(
-      `| ${steps.toLocaleString("en-US")} | ${start === "scratch" ? "random weights" : `\`--init ${start}\``} | ${rs.map((r) => r.fid.toFixed(1)).join(", ")} | ${col((r) => r.fid, 1)} | ${col((r) => r.precision, 3)} | ${col((r) => r.recall, 3)} |`,
+      `| ${steps.toLocaleString("en-US")} | ${start === "scratch" ? "random weights" : start === gOnly ? `\`--init ${init} --set model.initD=false\`` : `\`--init ${start}\``} | ${rs.map((r) => r.fid.toFixed(1)).join(", ")} | ${col((r) => r.fid, 1)} | ${col((r) => r.precision, 3)} | ${col((r) => r.recall, 3)} |`,
     );
   }
 console.log([`| steps | start | FID, seeds ${seeds.join(", ")} | FID, mean ± sd | precision | recall |`, "|---|---|---|---|---|---|", ...rows].join("\n"));

@@ -66,6 +66,12 @@ export const configSchema = z.strictObject({
           "start from trained weights instead of random ones (fine-tuning): a shipped pretrained model (gantry list), a pretrained .safetensors file, or a run directory; G and D must have the same architecture",
         )
         .meta({ flag: "init" }),
+      initD: z
+        .boolean()
+        .default(true)
+        .describe(
+          "with model.init: start D from the trained weights too; false keeps D's random ones (across datasets a trained D outruns G: docs/challenges.md)",
+        ),
     })
     .prefault({}),
   loss: z

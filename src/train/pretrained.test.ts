@@ -55,6 +55,35 @@ test("a run exported as a pretrained model samples at once and starts a new run 
   const out = tmp();
   const log = gantryOk("train", "--preset", "mnist-mlp", "--steps", "2", "--batch-size", "8", "--init", run, "--out", join(out, "r"));
   assert.match(log, /initialized G and D from .*step-00000003\.safetensors/);
+
+  // model.initD false: G and its EMA copy from the file, D as a fresh run's.
+  const fresh = createGan({ preset: "mnist-mlp", train: { steps: 1, batchSize: 8 } });
+  const gOnly = createGan({ preset: "mnist-mlp", model: { init: file, initD: false }, train: { steps: 1, batchSize: 8, emaDecay: 0.999 } });
+  const onlyG = await Trainer.create(gOnly, { runDir: tmp(), progress: silentProgress() });
+  for (const [name, t] of Object.entries(gOnly.G.stateDict())) tidy(() => assert.equal(t.sub(tensors[`G.${name}`]).abs().max().item(), 0, `G.${name}`));
+  for (const [name, t] of Object.entries(gOnly.D.stateDict())) {
+    tidy(() => {
+      assert.equal(t.sub(fresh.D.stateDict()[name]).abs().max().item(), 0, `D.${name} as a fresh run's`);
+      assert.ok(t.sub(tensors[`D.${name}`]).abs().max().item() > 0, `D.${name} not the file's`);
+    });
+  }
+  onlyG.dispose();
+  const logG = gantryOk(
+    "train",
+    "--preset",
+    "mnist-mlp",
+    "--steps",
+    "1",
+    "--batch-size",
+    "8",
+    "--init",
+    run,
+    "--set",
+    "model.initD=false",
+    "--out",
+    join(out, "g"),
+  );
+  assert.match(logG, /initialized G \(D random\) from /);
 });
 
 test("a pretrained model or a run's pair samples with BatchNorm statistics calibrated to its weights, as the run's export does", async () => {

@@ -139,11 +139,11 @@ function readTrainedWeights(source: string, flag: string): TrainedWeights {
  * .safetensors file, or a run directory (its newest checkpoint). G and D must have the same
  * architecture and shapes; a mismatch names each tensor that differs.
  */
-export function initFromPretrained(gan: Gan, ema: EMA | null, source: string): string {
+export function initFromPretrained(gan: Gan, ema: EMA | null, source: string, withD = true): string {
   const w = readTrainedWeights(source, "--init");
   try {
     gan.G.loadStateDict(w.G, `--init ${w.path} (G)`);
-    gan.D.loadStateDict(w.D, `--init ${w.path} (D)`);
+    if (withD) gan.D.loadStateDict(w.D, `--init ${w.path} (D)`);
     ema?.shadow.loadStateDict(w.G_ema, `--init ${w.path} (G_ema)`);
     return w.path;
   } finally {

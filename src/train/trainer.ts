@@ -233,8 +233,8 @@ export class Trainer {
   }
 
   #start(): void {
-    const { init } = this.gan.config.model;
-    if (init) this.progress.line(`initialized G and D from ${initFromPretrained(this.gan, this.ema, init)}`);
+    const { init, initD } = this.gan.config.model;
+    if (init) this.progress.line(`initialized ${initD ? "G and D" : "G (D random)"} from ${initFromPretrained(this.gan, this.ema, init, initD)}`);
     if (this.writer) {
       makeDir(join(this.runDir, "samples"));
       writeFileAtomic(join(this.runDir, "config.json"), `${JSON.stringify(this.gan.config, null, 2)}\n`);
