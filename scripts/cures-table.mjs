@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { failWith, gantry, meanSd, pool, results, risingSteps, seedList } from "./staged-runs.mjs";
+import { failWith, gantry, list, meanSd, pool, results, risingSteps, seedList } from "./staged-runs.mjs";
 
 /** Each cure as the flags it adds. */
 const cures = {
@@ -69,7 +69,6 @@ const { values } = parseArgs({
   },
 });
 const fail = failWith("cures-table");
-const list = (s) => s.split(",").filter(Boolean);
 const { dataset, setup } = values;
 if (!["ring8", "grid25"].includes(dataset)) fail(`--dataset must be ring8 or grid25, got '${dataset}'`);
 if (!(setup in setups)) fail(`--setup must be one of ${Object.keys(setups).join(", ")}, got '${setup}'`);

@@ -34,6 +34,8 @@ const seeds = seedList(values.seeds, fail);
 const budgets = risingSteps(values.steps, fail);
 const gOnly = `${init}, G only`;
 const starts = ["scratch", init, ...(values["g-only"] ? [gOnly] : [])];
+/** How the table names each start: the flags that give it. */
+const labels = { scratch: "random weights", [init]: `\`--init ${init}\``, [gOnly]: `\`--init ${init} --set model.initD=false\`` };
 const done = results(join(out, "results.jsonl"), (r) => [r.preset, r.start, r.seed, r.steps].join("|"));
 
 /** One (start, seed): train to each budget in turn, scoring after each. */
@@ -74,7 +76,7 @@ for (const steps of budgets)
     if (!rs.length) continue;
     const col = (f, d) => meanSd(rs.map(f), d);
     rows.push(
-      `| ${steps.toLocaleString("en-US")} | ${start === "scratch" ? "random weights" : start === gOnly ? `\`--init ${init} --set model.initD=false\`` : `\`--init ${start}\``} | ${rs.map((r) => r.fid.toFixed(1)).join(", ")} | ${col((r) => r.fid, 1)} | ${col((r) => r.precision, 3)} | ${col((r) => r.recall, 3)} |`,
+      `| ${steps.toLocaleString("en-US")} | ${labels[start]} | ${rs.map((r) => r.fid.toFixed(1)).join(", ")} | ${col((r) => r.fid, 1)} | ${col((r) => r.precision, 3)} | ${col((r) => r.recall, 3)} |`,
     );
   }
 console.log([`| steps | start | FID, seeds ${seeds.join(", ")} | FID, mean ± sd | precision | recall |`, "|---|---|---|---|---|---|", ...rows].join("\n"));

@@ -20,7 +20,11 @@ export const gantry = (args) =>
 export function results(file, key) {
   mkdirSync(dirname(file), { recursive: true });
   const done = new Map();
-  if (existsSync(file)) for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) done.set(key(JSON.parse(line)), JSON.parse(line));
+  if (existsSync(file))
+    for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+      const r = JSON.parse(line);
+      done.set(key(r), r);
+    }
   return {
     has: (r) => done.has(key(r)),
     get: (r) => done.get(key(r)),
@@ -47,7 +51,7 @@ export function meanSd(xs, d = 1) {
   return `${mean.toFixed(d)} ± ${sd.toFixed(d)}`;
 }
 
-/** Prints `cure-table: message` (the script's name) and exits 2. */
+/** A function that prints `SCRIPT: message` and exits 2. */
 export function failWith(script) {
   return (message) => {
     console.error(`${script}: ${message}`);
@@ -55,9 +59,12 @@ export function failWith(script) {
   };
 }
 
+/** A comma-separated flag's items, empty ones dropped. */
+export const list = (text) => text.split(",").filter(Boolean);
+
 /** A comma-separated flag as rising positive integers, or fail. */
 export function risingSteps(text, fail, flag = "--steps") {
-  const budgets = text.split(",").filter(Boolean).map(Number);
+  const budgets = list(text).map(Number);
   if (!budgets.length || budgets.some((b, i) => !Number.isInteger(b) || b < 1 || (i > 0 && b <= budgets[i - 1])))
     fail(`${flag} must be rising positive integers, got '${text}'`);
   return budgets;
@@ -65,7 +72,7 @@ export function risingSteps(text, fail, flag = "--steps") {
 
 /** A comma-separated flag as seeds (integers from 0), or fail. */
 export function seedList(text, fail) {
-  const seeds = text.split(",").filter(Boolean).map(Number);
+  const seeds = list(text).map(Number);
   if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) fail(`--seeds must be integers from 0, got '${text}'`);
   return seeds;
 }

@@ -137,7 +137,8 @@ function readTrainedWeights(source: string, flag: string): TrainedWeights {
 /**
  * Starts a new run from trained weights: `source` is a shipped model's name, a pretrained
  * .safetensors file, or a run directory (its newest checkpoint). G and D must have the same
- * architecture and shapes; a mismatch names each tensor that differs.
+ * architecture and shapes; a mismatch names each tensor that differs. `withD` false
+ * (model.initD) loads G and its EMA copy only, leaving D as built.
  */
 export function initFromPretrained(gan: Gan, ema: EMA | null, source: string, withD = true): string {
   const w = readTrainedWeights(source, "--init");
