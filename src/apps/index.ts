@@ -1,5 +1,18 @@
 // What users do with a trained GAN: inpainting (inpaint.ts), translation (translate.ts), few-label classification (augment.ts).
-export { inpaint, makeMask, maskKinds, contextWeights, poissonBlend, type MaskKind, type InpaintOptions, type InpaintResult } from "./inpaint.js";
+export {
+  inpaint,
+  makeMask,
+  maskKinds,
+  contextWeights,
+  poissonBlend,
+  holed,
+  randomHoles,
+  classesFromContext,
+  contextClassifierPath,
+  type MaskKind,
+  type InpaintOptions,
+  type InpaintResult,
+} from "./inpaint.js";
 export { evaluateInpainting, type InpaintEvaluation, type InpaintScore } from "./inpaint-eval.js";
 export {
   translate,

@@ -4,14 +4,16 @@
 //   masked   the hole left black (the background of MNIST and Fashion-MNIST);
 //   mean     the hole filled with the mean training image;
 //   nearest  the hole filled from the training image closest on the known pixels (L2);
-//   gantry   latent optimization with G and D, Poisson-blended (inpaint.ts).
+//   gantry   latent optimization with G and D, Poisson-blended (inpaint.ts); a conditional G
+//            fills with the class the context classifier reads from the known pixels, or
+//            searches it with z.
 // "recovered" is the share of the accuracy the mask takes away that inpainting gives back (null
 // when the mask takes none away: Fashion-MNIST's classifier reads centre-masked images as well).
 import { type Tensor, cat, keep, tensor, tidy } from "../engine/index.js";
 import { loadDataset, type ImageDataset } from "../data/datasets.js";
 import { accuracy, imagesOf, loadClassifier } from "../metrics/classifier.js";
 import type { TrainedPair } from "../train/pretrained.js";
-import { inpaint, inpaintDefaults, makeMask, type MaskKind } from "./inpaint.js";
+import { classesFromContext, contextClassifierPath, inpaint, inpaintDefaults, makeMask, noContextClassifier, type MaskKind } from "./inpaint.js";
 
 export interface InpaintScore {
   method: "original" | "masked" | "mean" | "nearest" | "gantry";
@@ -32,6 +34,13 @@ export interface InpaintEvaluation {
   /** The pool of random z screened for the starts. */
   candidates: number;
   scores: InpaintScore[];
+  /**
+   * How a conditional G got each image's class: read from the known pixels by the context
+   * classifier, or searched with z; null for an unconditional G.
+   */
+  classFrom: "context" | "search" | null;
+  /** The share of images whose class that found was the true one; null for an unconditional G. */
+  classAccuracy: number | null;
   /** (gantry - masked) / (original - masked) accuracy; null when the mask costs no accuracy. */
   recovered: number | null;
   seconds: number;
@@ -109,6 +118,8 @@ export async function evaluateInpainting(
     seed?: number;
     window?: number;
     lambda?: number;
+    /** A conditional G's class: "context" (the default where a context classifier ships) or "search". */
+    classFrom?: "context" | "search";
     log?: (m: string) => void;
   },
 ): Promise<InpaintEvaluation> {
@@ -129,6 +140,15 @@ export async function evaluateInpainting(
   const { images, labels } = firstImages(test, count);
   const n = images.shape[0];
   const mask = makeMask(kind, n, images.shape[2], images.shape[3], seed);
+  const conditional = pair.shape.numClasses > 0;
+  const contextPath = contextClassifierPath(dataset);
+  const classFrom = conditional ? (options.classFrom ?? (contextPath ? "context" : "search")) : null;
+  if (classFrom === "context" && !contextPath) throw noContextClassifier(dataset, "--class-from");
+  let classes: Tensor | null = null;
+  if (classFrom === "context") {
+    const { model: reader } = loadClassifier(dataset, contextPath!);
+    classes = classesFromContext(reader, images, mask);
+  }
   const train = imagesOf(trainSet); // all of it: the mean and the nearest neighbour do not depend on order
   const scores: InpaintScore[] = [];
   const score = (method: InpaintScore["method"], completed: Tensor) => {
@@ -143,6 +163,7 @@ export async function evaluateInpainting(
   });
   // gantry, in batches of 500 (each draws its own pool of candidates).
   const parts: Tensor[] = [];
+  const found: Tensor[] = [];
   for (let start = 0; start < n; start += 500) {
     const k = Math.min(500, n - start);
     const result = inpaint(pair.G, pair.D, images.narrow(0, start, k), mask.narrow(0, start, k), {
@@ -152,17 +173,34 @@ export async function evaluateInpainting(
       seed: seed + start,
       window: options.window,
       lambda: options.lambda,
+      labels: classes?.narrow(0, start, k),
     });
     parts.push(keep(result.completed));
+    if (result.labels) found.push(keep(result.labels));
     result.generated.dispose();
     result.z.dispose();
     log(`gantry: ${start + k}/${n} images inpainted (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   tidy(() => score("gantry", cat(parts)));
-  for (const p of parts) p.dispose();
+  const classAccuracy = found.length ? tidy(() => cat(found).eq(labels).to({ dtype: "float32" }).mean().item()) : null;
+  if (classAccuracy !== null) log(`classes (${classFrom}): ${(100 * classAccuracy).toFixed(1)}% right`);
+  for (const p of [...parts, ...found]) p.dispose();
+  classes?.dispose();
   const acc = Object.fromEntries(scores.map((s) => [s.method, s.accuracy]));
   const lost = acc.original - acc.masked;
   const recovered = lost > 0 ? (acc.gantry - acc.masked) / lost : null;
   for (const t of [images, labels, mask, train]) t.dispose();
-  return { dataset, mask: kind, count: n, steps, restarts, candidates, scores, recovered, seconds: (Date.now() - started) / 1000 };
+  return {
+    dataset,
+    mask: kind,
+    count: n,
+    steps,
+    restarts,
+    candidates,
+    scores,
+    classFrom,
+    classAccuracy,
+    recovered,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

@@ -6,9 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import { contextWeights, inpaint, makeMask, poissonBlend } from "./inpaint.js";
+import { classesFromContext, contextClassifierPath, contextWeights, inpaint, makeMask, noContextClassifier, poissonBlend, randomHoles } from "./inpaint.js";
+import { loadClassifier } from "../metrics/classifier.js";
+import { loadDataset } from "../data/index.js";
 import { createGan, Trainer, loadTrainedPair } from "../train/index.js";
-import { noGrad, randn, tidy, zeros } from "../engine/index.js";
+import { noGrad, rand, randn, tensor, tidy, zeros } from "../engine/index.js";
 import { writeIdx, readIdx } from "../data/idx.js";
 import { ShapeError } from "../errors.js";
 import { gantry, gantryOk, silentProgress } from "../../test/helpers.js";
@@ -159,4 +161,58 @@ test("inpaint --evaluate scores gantry against the masked, mean-fill and nearest
   const conditional = gantry("inpaint", "--evaluate", "--run", run, "--mask", "circle");
   assert.equal(conditional.code, 2);
   assert.match(conditional.err, /--mask: with --evaluate: one of center/);
+});
+
+test("the context classifier reads a digit's class from the pixels around a hole, and from nothing else", async () => {
+  tidy(() => {
+    // Random holes: every pixel is kept or at the background, and the images get different masks.
+    const images = rand([64, 1, 28, 28]).mul(2).sub(1);
+    const holes = randomHoles(images, 5);
+    assert.equal(holes.sub(images).mul(holes.add(1)).abs().max().item(), 0, "a pixel is either kept or -1");
+    const hidden = holes.eq(-1).to({ dtype: "float32" }).flatten(1).mean(1).toArray();
+    assert.ok(new Set(hidden.map((h) => h.toFixed(2))).size > 4, `the share hidden varies: ${hidden.slice(0, 8)}`);
+    assert.ok(
+      hidden.some((h) => h === 0),
+      "some images keep every pixel",
+    );
+  });
+  const path = contextClassifierPath("mnist");
+  assert.ok(path, "models/classifiers/mnist-holes.safetensors ships");
+  const { model, info } = loadClassifier("mnist", path);
+  assert.equal(info.variant, "holes");
+  const test = await loadDataset("mnist", { split: "test" });
+  tidy(() => {
+    const n = 200;
+    const images = tensor(
+      Float32Array.from(test.images.subarray(0, n * 784), (b) => b / 127.5 - 1),
+      { shape: [n, 1, 28, 28] },
+    );
+    const labels = Array.from(test.labels!.subarray(0, n));
+    const mask = makeMask("center", 1, 28, 28);
+    const classes = classesFromContext(model, images, mask).toArray();
+    const right = classes.filter((c, i) => c === labels[i]).length / n;
+    assert.ok(right > 0.8, `the class read from the ring around a 14x14 hole is right for ${right} (about 0.88 on the whole test set)`);
+    // Whatever is in the hole does not change what it reads.
+    const scribbled = images.mul(mask).add(rand([n, 1, 28, 28]).mul(mask.rsub(1)));
+    assert.deepEqual(classesFromContext(model, scribbled, mask).toArray(), classes);
+  });
+  assert.match(noContextClassifier("my-folder", "--class-from").message, /gantry classifier train --dataset my-folder --holes/);
+});
+
+test("gantry inpaint reads a conditional G's classes from the known pixels, or searches them when asked", async () => {
+  const dir = tmp();
+  const test = await loadDataset("mnist", { split: "test" });
+  const idx = join(dir, "few-images-idx3-ubyte.gz");
+  writeIdx(idx, { data: Uint8Array.from(test.images.subarray(0, 4 * 784)), shape: [4, 28, 28] });
+  const flags = ["--pretrained", "mnist-acgan", "--input", idx, "--steps", "2", "--candidates", "64"];
+  assert.match(gantryOk("inpaint", ...flags, "--out", join(dir, "a")), /reading them from the known pixels \(.*mnist-holes\.safetensors/);
+  assert.match(gantryOk("inpaint", ...flags, "--class-from", "search", "--out", join(dir, "b")), /searching them with z/);
+  const bad = gantry("inpaint", ...flags, "--class-from", "guess", "--out", join(dir, "c"));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--class-from: must be context or search, got 'guess'/);
+  const scored = gantry("inpaint", "--evaluate", "--pretrained", "mnist-acgan", "--count", "40", "--steps", "2", "--candidates", "64", "--json");
+  assert.equal(scored.code, 0, scored.err);
+  const result = JSON.parse(scored.out) as { classFrom: string; classAccuracy: number };
+  assert.equal(result.classFrom, "context");
+  assert.ok(result.classAccuracy > 0.7, `classes read right for ${result.classAccuracy} of 40`);
 });

@@ -11,10 +11,12 @@
 // (where N(0, 1) noise lives), and each image keeps its best start. G(z) then fills the hole by
 // Poisson blending (Perez et al. 2003): inside the hole the result has G(z)'s gradients and meets
 // the known pixels at the border without a seam, and the known pixels are kept exactly.
+import { existsSync } from "node:fs";
 import { type Tensor, arange, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, randint, randn, tensor, tidy, withSeed, zeros } from "../engine/index.js";
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
-import { ShapeError } from "../errors.js";
+import { ConfigError, ShapeError } from "../errors.js";
+import { type FeatureClassifier, classifierPath } from "../metrics/classifier.js";
 
 export const maskKinds = ["center", "left", "right", "top", "bottom", "random", "noise"] as const;
 export type MaskKind = (typeof maskKinds)[number];
@@ -108,8 +110,57 @@ export function poissonBlend(known: Tensor, generated: Tensor, mask: Tensor, ite
   );
 }
 
+/** Images with their holes at the background (-1), as a classifier of the known pixels reads them. */
+export function holed(images: Tensor, mask: Tensor): Tensor {
+  return tidy(() => images.mul(mask).add(mask.sub(1)));
+}
+
+/**
+ * `images` (n, C, H, W) with random holes, as the context classifier trains on them: each image
+ * gets one of the mask kinds, or none (one in eight), drawn from `seed`.
+ */
+export function randomHoles(images: Tensor, seed: number): Tensor {
+  const [n, , h, w] = images.shape;
+  return tidy(() => {
+    const masks = cat([...maskKinds.map((kind, i) => makeMask(kind, n, h, w, seed * 8 + i)), zeros([n, 1, h, w]).add(1)], 1);
+    const pick = withSeed(seed, () => randint(0, maskKinds.length + 1, [n, 1, 1, 1], { dtype: "int64" })).expand(n, 1, h, w);
+    return holed(images, masks.gather(1, pick));
+  });
+}
+
+/** The classifier that reads a dataset's classes from the known pixels (trained with randomHoles), if one ships. */
+export function contextClassifierPath(dataset: string): string | null {
+  const path = classifierPath(dataset, "holes");
+  return existsSync(path) ? path : null;
+}
+
+/** The error for a context classifier asked for where none ships, naming the command that trains one. */
+export function noContextClassifier(dataset: string, flag: string): ConfigError {
+  return new ConfigError([
+    {
+      path: flag,
+      message: `no classifier reads ${dataset}'s classes from known pixels (${classifierPath(dataset, "holes")}): train one with gantry classifier train --dataset ${dataset} --holes, or use --class-from search`,
+    },
+  ]);
+}
+
+/**
+ * Each image's class as the context classifier reads it from the known pixels alone (n, int64):
+ * the class a conditional G should fill the hole with when none is given. Reading it from the
+ * context beats searching it with z: G's draws of the wrong class can fit a ring of known pixels
+ * as well as the right ones (docs/applications.md).
+ */
+export function classesFromContext(classifier: FeatureClassifier, images: Tensor, mask: Tensor): Tensor {
+  return tidy(() => {
+    const full = mask.shape[0] === images.shape[0] ? mask : mask.expand(images.shape[0], ...mask.shape.slice(1));
+    const { features, logits } = classifier.embed(holed(images, full));
+    features.dispose();
+    return logits.argmax(1);
+  });
+}
+
 /** The search's defaults, shared by the library, `gantry inpaint` and its --evaluate. */
-export const inpaintDefaults = { steps: 100, restarts: 2, candidates: 16384 } as const;
+export const inpaintDefaults = { steps: 100, restarts: 1, candidates: 16384 } as const;
 
 export interface InpaintOptions {
   /** Adam steps on z; default 100. */

@@ -18,6 +18,7 @@ import {
   trainClassifier,
 } from "../metrics/index.js";
 import { decodeSequences } from "../data/text.js";
+import { randomHoles } from "../apps/inpaint.js";
 import { ConfigError } from "../errors.js";
 import { labelsPath, generatorFromFlags, generatorOptions } from "./sample.js";
 
@@ -132,20 +133,27 @@ export const evalCommand = defineCommand({
 
 export const classifier = defineCommand({
   summary: "train gantry's feature classifier for a dataset from its fixed-seed recipe",
-  usage: "gantry classifier train --dataset mnist|fashion-mnist|spoken-digits [--epochs N] [--out FILE]",
+  usage: "gantry classifier train --dataset mnist|fashion-mnist|spoken-digits [--epochs N] [--out FILE] [--holes]",
   subcommands: ["train"],
   options: {
     dataset: { type: "string", description: "mnist, fashion-mnist or spoken-digits (built first by gantry data spoken-digits)" },
     epochs: { type: "string", description: "passes over the training data; default 6" },
     seed: { type: "string", description: "random seed; default 0" },
-    out: { type: "string", description: "where to write it; default models/classifiers/DATASET.safetensors" },
+    out: { type: "string", description: "where to write it; default models/classifiers/DATASET.safetensors (DATASET-holes with --holes)" },
+    holes: {
+      type: "boolean",
+      description:
+        "train on images with random holes (every mask kind of gantry inpaint, or none): the classifier gantry inpaint reads a conditional G's class with",
+    },
     "data-dir": { type: "string", description: "a folder holding the dataset's IDX files (for spoken-digits: its WAV folders)" },
   },
   async run(values) {
     const { dataset } = values;
     if (!dataset || !scored().includes(dataset as never))
       throw new ConfigError([{ path: "--dataset", message: `must be one of ${scored().join(", ")}, got ${JSON.stringify(dataset)}` }]);
+    if (values.holes && datasetOf(dataset).audio) throw new ConfigError([{ path: "--holes", message: `is for image datasets; ${dataset} is audio` }]);
     await trainClassifier(dataset, {
+      variant: values.holes ? { name: "holes", transform: randomHoles } : undefined,
       epochs: numberFlag(values, "epochs", { integer: true, min: 1 }),
       seed: numberFlag(values, "seed", { integer: true, min: 0 }),
       out: values.out,

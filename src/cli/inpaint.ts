@@ -7,7 +7,17 @@ import { ConfigError } from "../errors.js";
 import { type Tensor, cat, tensor, tidy } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import { loadTrainedPair } from "../train/index.js";
-import { inpaint, inpaintDefaults, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
+import {
+  classesFromContext,
+  contextClassifierPath,
+  inpaint,
+  inpaintDefaults,
+  makeMask,
+  maskKinds,
+  noContextClassifier,
+  type MaskKind,
+} from "../apps/inpaint.js";
+import { loadClassifier } from "../metrics/classifier.js";
 import { evaluateInpainting } from "../apps/inpaint-eval.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
@@ -32,6 +42,31 @@ function pairFromFlags(values: { run?: string; pretrained?: string }) {
   return pair;
 }
 
+function classFromFlag(values: Record<string, unknown>): "context" | "search" | undefined {
+  const v = values["class-from"];
+  if (v === undefined || v === "context" || v === "search") return v;
+  throw new ConfigError([{ path: "--class-from", message: `must be context or search, got '${v}'` }]);
+}
+
+/**
+ * A conditional G's classes for images that come without them: read from the known pixels where
+ * the dataset's context classifier ships (or --class-from context demands it), else searched with
+ * z (undefined).
+ */
+function unknownClasses(dataset: string, classFrom: "context" | "search" | undefined, images: Tensor, mask: Tensor): Tensor | undefined {
+  const path = contextClassifierPath(dataset);
+  if (classFrom === "search" || (classFrom === undefined && !path)) {
+    console.log(`the images' classes are not given (--class, or an IDX labels file): searching them with z`);
+    return undefined;
+  }
+  if (!path) throw noContextClassifier(dataset, "--class-from");
+  console.log(
+    `the images' classes are not given (--class, or an IDX labels file): reading them from the known pixels (${path}; --class-from search to search them with z)`,
+  );
+  const { model } = loadClassifier(dataset, path);
+  return classesFromContext(model, images, mask);
+}
+
 /** The latent search's flags, with the library's defaults (inpaintDefaults), for inpainting and for --evaluate. */
 function searchFlags(values: Record<string, unknown>) {
   return {
@@ -47,7 +82,7 @@ function searchFlags(values: Record<string, unknown>) {
 export const inpaintCommand = defineCommand({
   summary: "fill the holes of images with a trained GAN (latent optimization, Yeh et al. 2017; Poisson blending)",
   usage:
-    "gantry inpaint --run RUN_DIR | --pretrained NAME --input IMAGES --mask center|left|right|top|bottom|random|noise|MASK.png --out DIR  |  gantry inpaint --evaluate --run RUN_DIR | --pretrained NAME [--mask center] [--count 1000]",
+    "gantry inpaint --run RUN_DIR | --pretrained NAME --input IMAGES --mask center|left|right|top|bottom|random|noise|MASK.png --out DIR  |  gantry inpaint --evaluate --run RUN_DIR | --pretrained NAME [--mask center] [--count 1000] [--class-from context|search]",
   options: {
     run: { type: "string", description: "a run directory (its newest checkpoint: G's EMA copy and D)" },
     pretrained: { type: "string", description: "a shipped pretrained model (gantry list) or a pretrained .safetensors file" },
@@ -63,7 +98,12 @@ export const inpaintCommand = defineCommand({
     },
     lambda: { type: "string", description: "weight of D's prior loss log(1 - D(G(z))); default 0.003" },
     window: { type: "string", description: "side of the window that weights known pixels by the missing ones around them; default 7" },
-    class: { type: "string", description: "for conditional generators without a labels file: the class of every image (default: searched with z)" },
+    class: { type: "string", description: "for conditional generators without a labels file: the class of every image" },
+    "class-from": {
+      type: "string",
+      description:
+        "for conditional generators whose images' classes are not given: context (read from the known pixels by the dataset's holes classifier; the default where one ships) or search (drawn with z)",
+    },
     seed: { type: "string", description: "random seed for the starts and random masks; default 0" },
     evaluate: {
       type: "boolean",
@@ -81,21 +121,22 @@ export const inpaintCommand = defineCommand({
     const count = numberFlag(values, "count", { integer: true, min: 1 });
     const { steps, restarts, candidates, lambda, seed, window } = searchFlags(values);
     const classLabel = numberFlag(values, "class", { integer: true, min: 0 });
-    const { G, D, shape } = pairFromFlags(values);
+    const classFrom = classFromFlag(values);
+    const { G, D, shape, config } = pairFromFlags(values);
     if (shape.dataShape.length !== 3)
       throw new ConfigError([{ path: "--run/--pretrained", message: "inpainting needs an image generator; this one makes 2-D points" }]);
     const [, h, w] = shape.dataShape;
     const input = readInput(values.input, shape.dataShape, count);
     const n = input.images.shape[0];
+    const mask = readMask(values.mask ?? "center", n, h, w, seed);
     let labels: Tensor | number | undefined = input.labels;
     if (shape.numClasses) {
       if (classLabel !== undefined) {
         if (classLabel >= shape.numClasses) throw new ConfigError([{ path: "--class", message: `must be below ${shape.numClasses}, got ${classLabel}` }]);
         labels = classLabel;
       }
-      if (labels === undefined) console.log(`the images' classes are not given (--class, or an IDX labels file): searching them with z`);
+      if (labels === undefined) labels = unknownClasses(config.data.dataset, classFrom, input.images, mask);
     }
-    const mask = readMask(values.mask ?? "center", n, h, w, seed);
     const started = Date.now();
     console.log(
       `inpainting ${n} image${n === 1 ? "" : "s"} (${steps} steps, ${restarts} start${restarts === 1 ? "" : "s"} each${candidates > 1 ? `, the best of ${candidates} draws` : ""})`,
@@ -136,12 +177,14 @@ async function evaluateCommand(values: Record<string, string | boolean | undefin
   if (!(maskKinds as readonly string[]).includes(mask))
     throw new ConfigError([{ path: "--mask", message: `with --evaluate: one of ${maskKinds.join(", ")}, got '${mask}'` }]);
   const search = searchFlags(values);
+  const classFrom = classFromFlag(values);
   const pair = pairFromFlags(values as { run?: string; pretrained?: string });
   const json = values.json === true;
   const result = await evaluateInpainting(pair, {
     ...search,
     dataset: values.dataset as string | undefined,
     mask: mask as MaskKind,
+    classFrom,
     count: numberFlag(values, "count", { integer: true, min: 1 }) ?? 1000,
     log: json ? () => {} : (m) => console.log(m),
   });
@@ -152,6 +195,10 @@ async function evaluateCommand(values: Record<string, string | boolean | undefin
   console.log(
     `\n${result.dataset}, ${result.count} test images, mask ${result.mask}, ${result.steps} steps x ${result.restarts} starts${result.candidates > 1 ? ` (the best of ${result.candidates} draws)` : ""}, ${result.seconds.toFixed(0)} s`,
   );
+  if (result.classFrom)
+    console.log(
+      `classes ${result.classFrom === "context" ? "read from the known pixels" : "searched with z"}: ${(100 * (result.classAccuracy ?? 0)).toFixed(1)}% right`,
+    );
   console.log("method     hole L1   hole PSNR   classifier accuracy");
   for (const s of result.scores) {
     console.log(

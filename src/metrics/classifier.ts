@@ -86,15 +86,22 @@ export class FeatureClassifier extends Module {
 
 const shipped = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "models", "classifiers");
 
-export function classifierPath(dataset: string): string {
-  return join(shipped, `${dataset}.safetensors`);
+/**
+ * Where a dataset's shipped classifier is: DATASET.safetensors, or for a variant (`holes`: trained
+ * on images with holes, which inpainting reads classes with) DATASET-VARIANT.safetensors.
+ */
+export function classifierPath(dataset: string, variant?: string): string {
+  return join(shipped, `${dataset}${variant ? `-${variant}` : ""}.safetensors`);
 }
 
 export interface ClassifierInfo {
   dataset: string;
+  /** On the test split, through `transform` when it was trained with one. */
   testAccuracy: number;
   epochs: number;
   seed: number;
+  /** What its inputs went through in training and testing (e.g. "holes"); absent for whole images. */
+  variant?: string;
 }
 
 /** Whether a dataset's classifier reads audio clips (at SPEECH_INPUT) rather than images. */
@@ -164,27 +171,38 @@ export function accuracy(model: FeatureClassifier, images: Tensor, labels: Tenso
 
 /**
  * The recipe: Adam 1e-3 decayed linearly to 0, batch 128, `epochs` passes, fixed seed; returns the model and its
- * accuracy on the test split, and writes it to `out` with that accuracy recorded.
+ * accuracy on the test split, and writes it to `out` with that accuracy recorded. A `variant`
+ * passes every batch, and the test split, through `transform` (given the batch's number, which
+ * seeds whatever it draws) and is written beside the plain one (classifierPath).
  */
 export async function trainClassifier(
   dataset: string,
-  options: { epochs?: number; seed?: number; out?: string; dataDir?: string; log?: (m: string) => void } = {},
+  options: {
+    epochs?: number;
+    seed?: number;
+    out?: string;
+    dataDir?: string;
+    variant?: { name: string; transform: (images: Tensor, batch: number) => Tensor };
+    log?: (m: string) => void;
+  } = {},
 ): Promise<{ model: FeatureClassifier; info: ClassifierInfo; path: string }> {
-  const { epochs = 6, seed = 0, out = classifierPath(dataset), log = () => {} } = options;
+  const { epochs = 6, seed = 0, variant, out = classifierPath(dataset, variant?.name), log = () => {} } = options;
+  const input = (images: Tensor, batch: number) => (variant ? variant.transform(images, batch) : images);
   const train = await classifierData(dataset, "train", { dataDir: options.dataDir ?? null });
   const test = await classifierData(dataset, "test", { dataDir: options.dataDir ?? null });
   manualSeed(seed);
   const model = new FeatureClassifier(train.numClasses, inputOf(dataset));
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
   const loader = new DataLoader(train, { batchSize: 128, seed });
-  const schedule = new LRScheduler(opt, 1e-3, "linear", { totalSteps: epochs * loader.batchesPerEpoch });
+  const batches = loader.batchesPerEpoch;
+  const schedule = new LRScheduler(opt, 1e-3, "linear", { totalSteps: epochs * batches });
   for (let epoch = 0; epoch < epochs; epoch++) {
     let total = 0;
-    for (let b = 0; b < loader.batchesPerEpoch; b++) {
-      schedule.apply(epoch * loader.batchesPerEpoch + b);
+    for (let b = 0; b < batches; b++) {
+      schedule.apply(epoch * batches + b);
       total += tidy(() => {
         const { images, labels } = loader.next();
-        const loss = crossEntropy(model.forward(images), labels!);
+        const loss = crossEntropy(model.forward(input(images, epoch * batches + b)), labels!);
         opt.zeroGrad();
         loss.backward();
         opt.step();
@@ -192,16 +210,16 @@ export async function trainClassifier(
       });
       if (b % 50 === 49) await new Promise((r) => setImmediate(r));
     }
-    log(`epoch ${epoch + 1}/${epochs}: mean loss ${(total / loader.batchesPerEpoch).toFixed(4)}`);
+    log(`epoch ${epoch + 1}/${epochs}: mean loss ${(total / batches).toFixed(4)}`);
   }
   loader.dispose();
   const testLoader = new DataLoader(test, { batchSize: test.length, seed: 0 });
   const { images, labels } = testLoader.next();
-  const testAccuracy = accuracy(model, images, labels!);
+  const testAccuracy = tidy(() => accuracy(model, input(images, epochs * batches), labels!));
   images.dispose();
   labels?.dispose();
   testLoader.dispose();
-  const info: ClassifierInfo = { dataset, testAccuracy, epochs, seed };
+  const info: ClassifierInfo = { dataset, testAccuracy, epochs, seed, ...(variant ? { variant: variant.name } : {}) };
   saveSafetensors(out, model.stateDict(), { classifier: JSON.stringify(info) });
   log(`test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.length} images; saved to ${out}`);
   return { model, info, path: out };
