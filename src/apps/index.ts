@@ -9,6 +9,7 @@ export {
   randomHoles,
   classesFromContext,
   contextClassifierPath,
+  contextClassifierFor,
   type MaskKind,
   type InpaintOptions,
   type InpaintResult,

@@ -13,7 +13,7 @@ import { type Tensor, cat, keep, tensor, tidy } from "../engine/index.js";
 import { loadDataset, type ImageDataset } from "../data/datasets.js";
 import { accuracy, imagesOf, loadClassifier } from "../metrics/classifier.js";
 import type { TrainedPair } from "../train/pretrained.js";
-import { classesFromContext, contextClassifierPath, inpaint, inpaintDefaults, makeMask, noContextClassifier, type MaskKind } from "./inpaint.js";
+import { classesFromContext, contextClassifierFor, holed, inpaint, inpaintDefaults, makeMask, type MaskKind } from "./inpaint.js";
 
 export interface InpaintScore {
   method: "original" | "masked" | "mean" | "nearest" | "gantry";
@@ -141,14 +141,9 @@ export async function evaluateInpainting(
   const n = images.shape[0];
   const mask = makeMask(kind, n, images.shape[2], images.shape[3], seed);
   const conditional = pair.shape.numClasses > 0;
-  const contextPath = contextClassifierPath(dataset);
-  const classFrom = conditional ? (options.classFrom ?? (contextPath ? "context" : "search")) : null;
-  if (classFrom === "context" && !contextPath) throw noContextClassifier(dataset, "--class-from");
-  let classes: Tensor | null = null;
-  if (classFrom === "context") {
-    const { model: reader } = loadClassifier(dataset, contextPath!);
-    classes = classesFromContext(reader, images, mask);
-  }
+  const reader = conditional ? contextClassifierFor(dataset, options.classFrom) : null;
+  const classFrom = conditional ? (reader ? "context" : "search") : null;
+  const classes = reader ? classesFromContext(reader.model, images, mask) : null;
   const train = imagesOf(trainSet); // all of it: the mean and the nearest neighbour do not depend on order
   const scores: InpaintScore[] = [];
   const score = (method: InpaintScore["method"], completed: Tensor) => {
@@ -157,7 +152,7 @@ export async function evaluateInpainting(
   };
   tidy(() => {
     score("original", images);
-    score("masked", images.mul(mask).add(mask.rsub(1).mul(-1)));
+    score("masked", holed(images, mask));
     score("mean", images.mul(mask).add(train.mean(0, true).mul(mask.rsub(1))));
     score("nearest", nearestFill(images, mask, train));
   });

@@ -16,7 +16,7 @@ import { type Tensor, arange, avgPool2d, cat, conv2d, keep, noGrad, pad, rand, r
 import type { Discriminator, Generator } from "../models/index.js";
 import { Adam } from "../optim/index.js";
 import { ConfigError, ShapeError } from "../errors.js";
-import { type FeatureClassifier, classifierPath } from "../metrics/classifier.js";
+import { type FeatureClassifier, classifierPath, loadClassifier } from "../metrics/classifier.js";
 
 export const maskKinds = ["center", "left", "right", "top", "bottom", "random", "noise"] as const;
 export type MaskKind = (typeof maskKinds)[number];
@@ -145,6 +145,22 @@ export function noContextClassifier(dataset: string, flag: string): ConfigError 
 }
 
 /**
+ * How a conditional G gets the classes of images that come without them: the dataset's context
+ * classifier when `classFrom` is "context", or is not given and one ships (its path comes back,
+ * for messages); null to search them with z ("search", or none ships). "context" where none ships
+ * is a ConfigError naming the command that trains one.
+ */
+export function contextClassifierFor(dataset: string, classFrom?: "context" | "search"): { model: FeatureClassifier; path: string } | null {
+  if (classFrom === "search") return null;
+  const path = contextClassifierPath(dataset);
+  if (!path) {
+    if (classFrom === "context") throw noContextClassifier(dataset, "--class-from");
+    return null;
+  }
+  return { model: loadClassifier(dataset, path).model, path };
+}
+
+/**
  * Each image's class as the context classifier reads it from the known pixels alone (n, int64):
  * the class a conditional G should fill the hole with when none is given. Reading it from the
  * context beats searching it with z: G's draws of the wrong class can fit a ring of known pixels
@@ -152,8 +168,7 @@ export function noContextClassifier(dataset: string, flag: string): ConfigError 
  */
 export function classesFromContext(classifier: FeatureClassifier, images: Tensor, mask: Tensor): Tensor {
   return tidy(() => {
-    const full = mask.shape[0] === images.shape[0] ? mask : mask.expand(images.shape[0], ...mask.shape.slice(1));
-    const { features, logits } = classifier.embed(holed(images, full));
+    const { features, logits } = classifier.embed(holed(images, mask));
     features.dispose();
     return logits.argmax(1);
   });

@@ -7,17 +7,7 @@ import { ConfigError } from "../errors.js";
 import { type Tensor, cat, tensor, tidy } from "../engine/index.js";
 import { encodeGrid } from "../image/png.js";
 import { loadTrainedPair } from "../train/index.js";
-import {
-  classesFromContext,
-  contextClassifierPath,
-  inpaint,
-  inpaintDefaults,
-  makeMask,
-  maskKinds,
-  noContextClassifier,
-  type MaskKind,
-} from "../apps/inpaint.js";
-import { loadClassifier } from "../metrics/classifier.js";
+import { classesFromContext, contextClassifierFor, inpaint, inpaintDefaults, makeMask, maskKinds, type MaskKind } from "../apps/inpaint.js";
 import { evaluateInpainting } from "../apps/inpaint-eval.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { makeDir } from "../util/make-dir.js";
@@ -48,23 +38,16 @@ function classFromFlag(values: Record<string, unknown>): "context" | "search" | 
   throw new ConfigError([{ path: "--class-from", message: `must be context or search, got '${v}'` }]);
 }
 
-/**
- * A conditional G's classes for images that come without them: read from the known pixels where
- * the dataset's context classifier ships (or --class-from context demands it), else searched with
- * z (undefined).
- */
+/** A conditional G's classes for images that come without them (contextClassifierFor says how); undefined: searched with z. */
 function unknownClasses(dataset: string, classFrom: "context" | "search" | undefined, images: Tensor, mask: Tensor): Tensor | undefined {
-  const path = contextClassifierPath(dataset);
-  if (classFrom === "search" || (classFrom === undefined && !path)) {
-    console.log(`the images' classes are not given (--class, or an IDX labels file): searching them with z`);
+  const reader = contextClassifierFor(dataset, classFrom);
+  const given = "the images' classes are not given (--class, or an IDX labels file)";
+  if (!reader) {
+    console.log(`${given}: searching them with z`);
     return undefined;
   }
-  if (!path) throw noContextClassifier(dataset, "--class-from");
-  console.log(
-    `the images' classes are not given (--class, or an IDX labels file): reading them from the known pixels (${path}; --class-from search to search them with z)`,
-  );
-  const { model } = loadClassifier(dataset, path);
-  return classesFromContext(model, images, mask);
+  console.log(`${given}: reading them from the known pixels (${reader.path}; --class-from search to search them with z)`);
+  return classesFromContext(reader.model, images, mask);
 }
 
 /** The latent search's flags, with the library's defaults (inpaintDefaults), for inpainting and for --evaluate. */
