@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gantry",
-      "sources": ["native/ops.cc", "native/tensor.cc", "native/dist.cc"],
+      "sources": ["native/ops.cc", "native/tensor.cc", "native/dist.cc", "native/gemm.cc", "native/malloc.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/libtorch.mjs --include)",

@@ -3,7 +3,12 @@
 //   gantry tutorial:  the same loop through gantry's Trainer (--loop tutorial);
 //   gantry fast:      gantry's default loop (one G forward reused for G's step, real and fake
 //                     through D together when D has no BatchNorm, D frozen during G's step).
-// Rounds alternate so that machine noise hits all three alike. Each loop's FLOPs per step are
+//   torch, malloc:    the same PyTorch loop with glibc set as gantry sets it (native/malloc.cc:
+//                     blocks up to 32 MiB from the heap, 256 MiB of free memory kept), to show what that alone is worth;
+//   torch, tuned:     and with OpenBLAS on as many threads as libtorch as well (libgomp's workers
+//                     sleep while OpenBLAS works, OMP_WAIT_POLICY=PASSIVE as gantry sets it): the
+//                     fastest PyTorch we know how to set up on this CPU.
+// Rounds alternate so that machine noise hits all five alike. Each loop's FLOPs per step are
 // counted from the layers' shapes (PyTorch hooks on the same networks; a backward pass counted as
 // twice its forward): the tutorial loop runs G forward twice and D forward three times, 4 F_G +
 // 9 F_D in all; gantry's default loop 3 F_G + 8 F_D (one G forward, D only back to its input in
@@ -35,6 +40,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 // Each trainer holds its run directory's lock until the process exits; this benchmark keeps a dozen.
 process.setMaxListeners(32);
 
+/** glibc's settings as native/malloc.cc makes them, for the PyTorch process (32 MiB and 256 MiB). */
+const gantryMalloc = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) };
+
 async function gantryStep(preset: string, loop: "fast" | "tutorial", batchSize = 64, data?: { dataDir: string; cache: boolean }) {
   const gan = createGan({ preset, ...(data ? { data } : {}), train: { loop, steps: 1_000_000, device, batchSize } });
   const trainer = await Trainer.create(gan, { runDir: scratchDir(), progress: silent });
@@ -51,6 +59,8 @@ async function main() {
   setNumThreads(threads);
   console.log(machineLine());
   const torch = new TorchWorker();
+  const torchMalloc = new TorchWorker(gantryMalloc);
+  const torchTuned = new TorchWorker({ ...gantryMalloc, OPENBLAS_NUM_THREADS: String(threads) });
   const results: Record<string, Record<string, number>> = {};
   const cuda = device !== "cpu";
   const peak = cuda ? null : sgemmPeak();
@@ -60,21 +70,29 @@ async function main() {
     ["mnist-dcgan", "dcgan", cuda ? 100 : 8],
   ] as const) {
     await torch.ask(`setup ${workload} ${threads} ${device}`);
+    if (!cuda) await torchMalloc.ask(`setup ${workload} ${threads} ${device}`);
+    if (!cuda) await torchTuned.ask(`setup ${workload} ${threads} ${device}`);
     const tutorial = await gantryStep(preset, "tutorial");
     const fast = await gantryStep(preset, "fast");
     await torch.ask(`run 3`);
+    if (!cuda) await torchMalloc.ask(`run 3`);
+    if (!cuda) await torchTuned.ask(`run 3`);
     tutorial(3);
     fast(3);
-    const ms = { torch: [] as number[], tutorial: [] as number[], fast: [] as number[] };
+    const ms = { torch: [] as number[], torchMalloc: [] as number[], torchTuned: [] as number[], tutorial: [] as number[], fast: [] as number[] };
     for (let r = 0; r < rounds; r++) {
       ms.torch.push((await torch.ask<{ ms: number }>(`run ${steps}`)).ms);
+      if (!cuda) ms.torchMalloc.push((await torchMalloc.ask<{ ms: number }>(`run ${steps}`)).ms);
+      if (!cuda) ms.torchTuned.push((await torchTuned.ask<{ ms: number }>(`run ${steps}`)).ms);
       ms.tutorial.push(tutorial(steps));
       ms.fast.push(fast(steps));
       console.log(
-        `${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`,
+        `${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms${cuda ? "" : `, torch with gantry's malloc ${ms.torchMalloc[r].toFixed(1)} ms, torch tuned ${ms.torchTuned[r].toFixed(1)} ms`}, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`,
       );
     }
     const [t, gt, gf] = [median(ms.torch), median(ms.tutorial), median(ms.fast)];
+    const tm = cuda ? null : median(ms.torchMalloc);
+    const tt = cuda ? null : median(ms.torchTuned);
     const f = await torch.ask<{ g: number; d: number }>("flops");
     const [tutorialFlop, fastFlop] = [4 * f.g + 9 * f.d, 3 * f.g + 8 * f.d];
     const rate = (flop: number, stepMs: number) => flop / stepMs / 1e6;
@@ -84,6 +102,8 @@ async function main() {
       gantry_fast_ms: +gf.toFixed(2),
       ratio_tutorial: +(gt / t).toFixed(3),
       speedup_fast: +(t / gf).toFixed(3),
+      ...(tm ? { torch_malloc_ms: +tm.toFixed(2), speedup_fast_vs_torch_malloc: +(tm / gf).toFixed(3) } : {}),
+      ...(tt ? { torch_tuned_ms: +tt.toFixed(2), speedup_fast_vs_torch_tuned: +(tt / gf).toFixed(3) } : {}),
       gflop_tutorial_step: +(tutorialFlop / 1e9).toFixed(3),
       gflop_fast_step: +(fastFlop / 1e9).toFixed(3),
       gflops_torch: +rate(tutorialFlop, t).toFixed(1),
@@ -96,10 +116,12 @@ async function main() {
     );
   }
   console.log(
-    `gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast`,
+    `gantry on libtorch ${torchVersion()}, ${device}, ${threads} threads; ratio_tutorial = gantry/torch on the same loop, speedup_fast = torch tutorial / gantry fast, speedup_fast_vs_torch_malloc = the same against PyTorch given gantry's malloc settings, speedup_fast_vs_torch_tuned = and OpenBLAS on every thread too`,
   );
   const scaling = sweep ? await sweepBatches(torch) : null;
   torch.close();
+  torchMalloc.close();
+  torchTuned.close();
   const rss = rssSteps > 0 && device === "cpu" ? await peakMemory() : null;
   console.log(JSON.stringify({ ...results, ...(scaling ? { scaling } : {}), ...(rss ? { rss } : {}) }));
 }

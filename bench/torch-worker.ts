@@ -16,8 +16,9 @@ export class TorchWorker {
   readonly #lines: Interface;
   readonly #pending: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
 
-  constructor(python = process.env.TORCH_PYTHON ?? "/usr/bin/python3") {
-    this.#proc = spawn(python, [script], { env: { ...process.env, OPENBLAS_NUM_THREADS: "1" } });
+  /** `env`: more environment for the Python process (the benchmarks' PyTorch given gantry's malloc settings). */
+  constructor(env: NodeJS.ProcessEnv = {}, python = process.env.TORCH_PYTHON ?? "/usr/bin/python3") {
+    this.#proc = spawn(python, [script], { env: { ...process.env, OPENBLAS_NUM_THREADS: "1", ...env } });
     this.#proc.stderr.on("data", (d) => process.stderr.write(`[torch] ${d}`));
     this.#lines = createInterface({ input: this.#proc.stdout });
     this.#lines.on("line", (line) => this.#pending.shift()?.resolve(line));

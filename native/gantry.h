@@ -73,5 +73,7 @@ Napi::Value guarded(Napi::Env env, F&& body) {
 void initOps(Napi::Env env, Napi::Object exports);
 void initTensor(Napi::Env env, Napi::Object exports);
 void initDist(Napi::Env env, Napi::Object exports);
+void initGemm(Napi::Env env, Napi::Object exports);
+void initMalloc(Napi::Env env, Napi::Object exports);
 
 }  // namespace gantry

@@ -377,6 +377,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   gantry::initTensor(env, exports);
   gantry::initOps(env, exports);
   gantry::initDist(env, exports);
+  gantry::initGemm(env, exports);
+  gantry::initMalloc(env, exports);
   return exports;
 }
 

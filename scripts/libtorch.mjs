@@ -74,6 +74,7 @@ function libraries(found) {
   const cuda = ["c10_cuda", "torch_cuda"].filter(has).map((n) => `-l${n}`);
   if (cuda.length) libs.push("-Wl,--no-as-needed", ...cuda, "-Wl,--as-needed");
   if (has("torch")) libs.push("-Wl,--no-as-needed", "-ltorch", "-Wl,--as-needed");
+  if (sharesOpenMP(found)) libs.push("-fopenmp");
   return libs;
 }
 
@@ -82,8 +83,19 @@ export function glooInclude(found, debianPrefix = "/usr") {
   return [...found.include, join(debianPrefix, "include")].find((dir) => existsSync(join(dir, "gloo", "config.h"))) ?? null;
 }
 
+/**
+ * Whether the addon may compile with OpenMP: Debian's libtorch runs its pool on the system's
+ * libgomp, so the addon's parallel loops (native/gemm.cc) join that same pool. A pip wheel ships
+ * its own copy of libgomp; linking the system's beside it would start a second pool, so there the
+ * addon's loops run on one thread.
+ */
+export function sharesOpenMP(found) {
+  return found.source.startsWith("Debian");
+}
+
 function cflags(found) {
   const flags = [];
+  if (sharesOpenMP(found)) flags.push("-fopenmp");
   // Distributed training (native/dist.cc) compiles only with gloo's headers.
   const gloo = glooInclude(found);
   if (gloo) flags.push("-DUSE_C10D_GLOO", ...(gloo === "/usr/include" ? [] : [`-I${gloo}`]));

@@ -35,3 +35,13 @@ test("gloo's headers switch distributed training on: -DUSE_C10D_GLOO when found,
   const flags = spawnSync(process.execPath, [finder, "--cflags"], { encoding: "utf8", env: { ...process.env, PYTHON: "/bin/false" } }).stdout;
   assert.match(flags, /-DUSE_C10D_GLOO/);
 });
+
+test("the addon compiles with OpenMP against Debian's libtorch (one libgomp pool), not against a pip wheel's own libgomp", async () => {
+  const { sharesOpenMP } = (await import(finder)) as { sharesOpenMP: (found: { source: string }) => boolean };
+  assert.equal(sharesOpenMP({ source: "Debian libtorch-dev (/usr)" }), true);
+  assert.equal(sharesOpenMP({ source: "pip torch (python3)" }), false);
+  assert.equal(sharesOpenMP({ source: "LIBTORCH_DIR=/opt/libtorch" }), false);
+  const env = { ...process.env, PYTHON: "/bin/false" };
+  assert.match(spawnSync(process.execPath, [finder, "--cflags"], { encoding: "utf8", env }).stdout, /-fopenmp/);
+  assert.match(spawnSync(process.execPath, [finder, "--libs"], { encoding: "utf8", env }).stdout, /-fopenmp/);
+});

@@ -34,6 +34,15 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/**
+ * Whether CPU matrix products (mm, addmm: Linear layers and their gradients) are split over
+ * libtorch's threads. On by default where OpenBLAS runs on one thread (GANTRY_PARALLEL_GEMM=0
+ * turns it off); `on` switches it, and where the split cannot help it stays off. Returns the state.
+ */
+export function parallelGemm(on?: boolean): boolean {
+  return native.setParallelGemm(on);
+}
+
 /** Seeds the CPU generator and every CUDA generator, as torch.manual_seed. */
 export function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new GanError(`manualSeed(): expected a non-negative integer, got ${seed}`);

@@ -54,7 +54,19 @@ export { tidy, keep, scope } from "./scope.js";
 export { withBatchShard, withSegments, drawBatch, assertBatchSplits, globalMean, globalStd, type BatchShard } from "./shard.js";
 export { ThreadGovernor, parseProcStat, describeChange, type ThreadChange, type GovernorIO, type CpuTimes } from "./threads.js";
 export { availableCores } from "./native.js";
-export { devices, cudaAvailable, resolveDevice, setNumThreads, getNumThreads, manualSeed, withSeed, getRngState, setRngState, torchVersion } from "./device.js";
+export {
+  devices,
+  cudaAvailable,
+  resolveDevice,
+  setNumThreads,
+  getNumThreads,
+  parallelGemm,
+  manualSeed,
+  withSeed,
+  getRngState,
+  setRngState,
+  torchVersion,
+} from "./device.js";
 export { saveSafetensors, loadSafetensors, serialize, deserialize, type TensorDict, type Metadata } from "./safetensors.js";
 export { op, Op } from "./dispatch.js";
 export { torchSave } from "./torch-format.js";

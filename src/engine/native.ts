@@ -42,6 +42,12 @@ export interface Native {
   setRngState(device: string, state: Uint8Array): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Keeps freed memory in the process (glibc's mmap and trim thresholds, native/malloc.cc); false where not glibc. */
+  keepFreedMemory(): boolean;
+  /** Registers (or removes) the matrix products split over libtorch's threads (native/gemm.cc); with no argument only reports; returns whether they are on. */
+  setParallelGemm(on?: boolean): boolean;
+  /** How many products have run split so far (for tests). */
+  parallelGemmSplits(): number;
   cudaDeviceCount(): number;
   version(): string;
   /** Whether the addon was built with c10d's gloo backend (native/dist.cc). */
@@ -104,6 +110,13 @@ function load(): Native {
   const addon = createRequire(import.meta.url)(path) as Native;
   const threads = Number(process.env.GANTRY_NUM_THREADS ?? availableCores());
   addon.setNumThreads(Math.max(1, Math.floor(threads) || 1));
+  // Matrix products on every thread while OpenBLAS runs on one (native/gemm.cc);
+  // GANTRY_PARALLEL_GEMM=0 keeps libtorch's single-threaded kernel.
+  addon.setParallelGemm(process.env.GANTRY_PARALLEL_GEMM !== "0");
+  // Freed activations stay in the heap rather than returning as fresh, page-faulting pages
+  // (native/malloc.cc). glibc's own variables, or GANTRY_MALLOC=default, keep its defaults.
+  const mallocSet = process.env.MALLOC_MMAP_THRESHOLD_ ?? process.env.MALLOC_TRIM_THRESHOLD_;
+  if (mallocSet === undefined && process.env.GANTRY_MALLOC !== "default") addon.keepFreedMemory();
   return addon;
 }
 
