@@ -13,6 +13,7 @@
 // libtorch's own kernel.
 #include "gantry.h"
 
+#include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/addmm_cpu_dispatch.h>
 #include <ATen/ops/mm_cpu_dispatch.h>
@@ -93,9 +94,14 @@ at::Tensor mm(const at::Tensor& a, const at::Tensor& b) {
 
 at::Tensor addmm(const at::Tensor& self, const at::Tensor& a, const at::Tensor& b, const at::Scalar& beta, const at::Scalar& alpha) {
   const Cut cut = cutFor(a, b);
-  if (cut.parts < 2 || self.scalar_type() != a.scalar_type() || self.dim() > 2) return at::cpu::addmm(self, a, b, beta, alpha);
+  if (cut.parts < 2) return at::cpu::addmm(self, a, b, beta, alpha);
   const int64_t m = a.size(0), n = b.size(1);
-  const at::Tensor added = self.expand({m, n});  // checks that self broadcasts, as addmm does
+  // Anything unusual about self (another dtype, a shape that does not broadcast) is the stock
+  // kernel's to handle, and to report.
+  if (self.scalar_type() != a.scalar_type() || !at::is_expandable_to(self.sizes(), {m, n})) {
+    return at::cpu::addmm(self, a, b, beta, alpha);
+  }
+  const at::Tensor added = self.expand({m, n});
   at::Tensor out = at::empty({m, n}, a.options());
   eachBlock(cut.dim == 0 ? m : n, cut.parts, [&](int64_t begin, int64_t length) {
     at::Tensor part = out.narrow(cut.dim, begin, length);

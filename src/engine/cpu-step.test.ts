@@ -100,6 +100,15 @@ test("small products, one thread, and shapes that do not fit run libtorch's kern
     E.randn([64, 16]).matmul(E.randn([16, 64]));
     assert.equal(native.parallelGemmSplits(), before, "too small to split");
     assert.throws(() => E.randn([256, 300]).matmul(E.randn([299, 256])), ShapeError, "libtorch's own shape error");
+    const addmm = E.op("aten::addmm");
+    const [x, y] = [E.randn([256, 300]), E.randn([300, 256])];
+    assert.throws(
+      () => addmm.call([E.randn([255]).handle, x.handle, y.handle, 1, 1]),
+      /expand|size|shape/i,
+      "a bias that does not broadcast: libtorch's error",
+    );
+    assert.throws(() => addmm.call([E.randn([256]).handle, E.randn([256]).handle, y.handle, 1, 1]), /matri|2D|dim/i, "a vector: libtorch's error");
+    assert.equal(native.parallelGemmSplits(), before, "none of these ran split");
     E.setNumThreads(1);
     before = native.parallelGemmSplits();
     E.randn([512, 512]).matmul(E.randn([512, 512]));
