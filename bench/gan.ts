@@ -59,8 +59,16 @@ async function main() {
   setNumThreads(threads);
   console.log(machineLine());
   const torch = new TorchWorker();
-  const torchMalloc = new TorchWorker(gantryMalloc);
-  const torchTuned = new TorchWorker({ ...gantryMalloc, OPENBLAS_NUM_THREADS: String(threads) });
+  // The PyTorch variants timed beside the plain one, on the CPU only: each reports `torch_NAME_ms`
+  // and `speedup_fast_vs_torch_NAME`.
+  const variants = (
+    device === "cpu"
+      ? [
+          { name: "malloc", label: "torch with gantry's malloc", env: gantryMalloc },
+          { name: "tuned", label: "torch tuned", env: { ...gantryMalloc, OPENBLAS_NUM_THREADS: String(threads) } },
+        ]
+      : []
+  ).map((v) => ({ ...v, worker: new TorchWorker(v.env), ms: [] as number[] }));
   const results: Record<string, Record<string, number>> = {};
   const cuda = device !== "cpu";
   const peak = cuda ? null : sgemmPeak();
@@ -70,29 +78,25 @@ async function main() {
     ["mnist-dcgan", "dcgan", cuda ? 100 : 8],
   ] as const) {
     await torch.ask(`setup ${workload} ${threads} ${device}`);
-    if (!cuda) await torchMalloc.ask(`setup ${workload} ${threads} ${device}`);
-    if (!cuda) await torchTuned.ask(`setup ${workload} ${threads} ${device}`);
+    for (const v of variants) await v.worker.ask(`setup ${workload} ${threads} ${device}`);
     const tutorial = await gantryStep(preset, "tutorial");
     const fast = await gantryStep(preset, "fast");
     await torch.ask(`run 3`);
-    if (!cuda) await torchMalloc.ask(`run 3`);
-    if (!cuda) await torchTuned.ask(`run 3`);
+    for (const v of variants) await v.worker.ask(`run 3`);
     tutorial(3);
     fast(3);
-    const ms = { torch: [] as number[], torchMalloc: [] as number[], torchTuned: [] as number[], tutorial: [] as number[], fast: [] as number[] };
+    const ms = { torch: [] as number[], tutorial: [] as number[], fast: [] as number[] };
+    for (const v of variants) v.ms = [];
     for (let r = 0; r < rounds; r++) {
       ms.torch.push((await torch.ask<{ ms: number }>(`run ${steps}`)).ms);
-      if (!cuda) ms.torchMalloc.push((await torchMalloc.ask<{ ms: number }>(`run ${steps}`)).ms);
-      if (!cuda) ms.torchTuned.push((await torchTuned.ask<{ ms: number }>(`run ${steps}`)).ms);
+      for (const v of variants) v.ms.push((await v.worker.ask<{ ms: number }>(`run ${steps}`)).ms);
       ms.tutorial.push(tutorial(steps));
       ms.fast.push(fast(steps));
       console.log(
-        `${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms${cuda ? "" : `, torch with gantry's malloc ${ms.torchMalloc[r].toFixed(1)} ms, torch tuned ${ms.torchTuned[r].toFixed(1)} ms`}, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`,
+        `${preset} round ${r + 1}/${rounds}: torch ${ms.torch[r].toFixed(1)} ms${variants.map((v) => `, ${v.label} ${v.ms[r].toFixed(1)} ms`).join("")}, gantry tutorial ${ms.tutorial[r].toFixed(1)} ms, gantry fast ${ms.fast[r].toFixed(1)} ms`,
       );
     }
     const [t, gt, gf] = [median(ms.torch), median(ms.tutorial), median(ms.fast)];
-    const tm = cuda ? null : median(ms.torchMalloc);
-    const tt = cuda ? null : median(ms.torchTuned);
     const f = await torch.ask<{ g: number; d: number }>("flops");
     const [tutorialFlop, fastFlop] = [4 * f.g + 9 * f.d, 3 * f.g + 8 * f.d];
     const rate = (flop: number, stepMs: number) => flop / stepMs / 1e6;
@@ -102,8 +106,12 @@ async function main() {
       gantry_fast_ms: +gf.toFixed(2),
       ratio_tutorial: +(gt / t).toFixed(3),
       speedup_fast: +(t / gf).toFixed(3),
-      ...(tm ? { torch_malloc_ms: +tm.toFixed(2), speedup_fast_vs_torch_malloc: +(tm / gf).toFixed(3) } : {}),
-      ...(tt ? { torch_tuned_ms: +tt.toFixed(2), speedup_fast_vs_torch_tuned: +(tt / gf).toFixed(3) } : {}),
+      ...Object.fromEntries(
+        variants.flatMap((v) => [
+          [`torch_${v.name}_ms`, +median(v.ms).toFixed(2)],
+          [`speedup_fast_vs_torch_${v.name}`, +(median(v.ms) / gf).toFixed(3)],
+        ]),
+      ),
       gflop_tutorial_step: +(tutorialFlop / 1e9).toFixed(3),
       gflop_fast_step: +(fastFlop / 1e9).toFixed(3),
       gflops_torch: +rate(tutorialFlop, t).toFixed(1),
@@ -120,8 +128,7 @@ async function main() {
   );
   const scaling = sweep ? await sweepBatches(torch) : null;
   torch.close();
-  torchMalloc.close();
-  torchTuned.close();
+  for (const v of variants) v.worker.close();
   const rss = rssSteps > 0 && device === "cpu" ? await peakMemory() : null;
   console.log(JSON.stringify({ ...results, ...(scaling ? { scaling } : {}), ...(rss ? { rss } : {}) }));
 }
