@@ -22,6 +22,7 @@ import {
   init,
   MinibatchStd,
 } from "../nn/index.js";
+import { ConfigError } from "../errors.js";
 import { labelVector, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
 
@@ -121,6 +122,12 @@ export const dcganDiscriminatorOptions = z.strictObject({
   spectralNorm,
   auxClassifier,
   minibatchStd,
+  projection: z
+    .boolean()
+    .default(false)
+    .describe(
+      "conditional models: a learned embedding of the label dotted with D's last features (the projection discriminator, Miyato & Koyama 2018) in place of the label as input channels",
+    ),
 });
 export type DcganDiscriminatorOptions = z.input<typeof dcganDiscriminatorOptions>;
 
@@ -128,14 +135,20 @@ export type DcganDiscriminatorOptions = z.input<typeof dcganDiscriminatorOptions
 export class DcganDiscriminator extends Discriminator {
   readonly net: Sequential;
   readonly head: Linear;
+  /** The projection's class embedding (`projection`): one row of D's last features per class. */
+  readonly embed: Linear | null = null;
   constructor(shape: ModelShape, options: DcganDiscriminatorOptions = {}) {
     const o = parseWith(dcganDiscriminatorOptions, options, "model.discriminator.options");
     super(shape, o.auxClassifier);
-    const { width, norm, spectralNorm, minibatchStd } = o;
+    const { width, norm, spectralNorm, minibatchStd, projection } = o;
+    if (projection && !this.takesLabels) {
+      const why = o.auxClassifier ? "is the other way to use the label; turn auxClassifier off" : "needs model.conditional: true";
+      throw new ConfigError([{ path: "model.discriminator.options.projection", message: why }]);
+    }
     const [channels, size] = shape.dataShape;
     const downs = size % 7 === 0 ? 2 : Math.round(Math.log2(size / 4));
     const layers: Module[] = [];
-    let ch = channels + (this.takesLabels ? shape.numClasses : 0);
+    let ch = channels + (this.takesLabels && !projection ? shape.numClasses : 0);
     let res = size;
     for (let i = 0; i < downs; i++) {
       const out = width * 2 ** i;
@@ -153,6 +166,7 @@ export class DcganDiscriminator extends Discriminator {
     layers.push(new Flatten());
     this.net = this.child("net", new Sequential(...layers));
     this.head = this.child("head", sn(new Linear(ch * res * res, 1 + this.auxClasses + this.codeOutputs), spectralNorm));
+    if (projection) this.embed = this.child("embed", sn(new Linear(shape.numClasses, ch * res * res, { bias: false }), spectralNorm));
     for (const layer of this.modules()) {
       if ((layer instanceof Conv2d || layer instanceof Linear) && layer.hasParam("weight") && !spectralNorm) init.dcgan(layer.tensor("weight"));
       if (layer instanceof BatchNorm2d) init.normal(layer.tensor("weight"), 1, 0.02);
@@ -162,6 +176,12 @@ export class DcganDiscriminator extends Discriminator {
     return true;
   }
   forward(x: Tensor, labels?: Tensor): Tensor {
+    if (this.embed) {
+      // Projection: the logit gains <embed(y), features>, a linear head of the label's own.
+      const features = this.net.forward(x);
+      const out = this.head.forward(features);
+      return labels ? out.add(this.embed.forward(labelVector(labels, this.shape.numClasses)).mul(features).sum([1], true)) : out; // (B, 1)
+    }
     let input = x;
     if (this.takesLabels && labels) {
       // The label as K constant channels beside the image.

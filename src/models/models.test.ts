@@ -190,6 +190,45 @@ test("CycleGAN's pool of fakes: stored until full, then each fake swapped for a 
   });
 });
 
+test("dcgan's projection discriminator: the label reaches the logit through its own embedding, not as input channels; other uses are refused", () => {
+  E.tidy(() => {
+    for (const dataShape of [
+      [1, 28, 28],
+      [3, 32, 32],
+    ]) {
+      const shape: ModelShape = { dataShape, latentDim: 16, numClasses: 10 };
+      const D = buildDiscriminator({ name: "dcgan", options: { projection: true } }, shape);
+      assert.ok(D.takesLabels);
+      assert.equal(D.parameters()[0].shape[1], dataShape[0], "the first convolution sees the image's channels only");
+      const x = E.randn([4, ...dataShape]);
+      const a = D.forward(x, E.tensor([0, 1, 2, 3], { dtype: "int64" }));
+      const b = D.forward(x, E.tensor([4, 5, 6, 7], { dtype: "int64" }));
+      assert.deepEqual(a.shape, [4, 1]);
+      assert.ok(a.sub(b).abs().min().item() > 0, "another label gives every sample another logit");
+      a.sum().backward();
+      assert.ok(
+        D.parameters().every((p) => p.grad !== null),
+        "the embedding and every layer get a gradient",
+      );
+      const copy = buildDiscriminator({ name: "dcgan", options: { projection: true } }, shape);
+      copy.loadStateDict(D.stateDict());
+      D.eval();
+      copy.eval();
+      const y = E.tensor([9, 0, 3, 3], { dtype: "int64" });
+      assert.deepEqual(copy.forward(x, y).toArray(), D.forward(x, y).toArray());
+    }
+    const mnist = { dataShape: [1, 28, 28], latentDim: 16 };
+    assert.throws(
+      () => buildDiscriminator({ name: "dcgan", options: { projection: true } }, { ...mnist, numClasses: 0 }),
+      (e) => e instanceof ConfigError && /model.discriminator.options.projection: needs model.conditional: true/.test(e.message),
+    );
+    assert.throws(
+      () => buildDiscriminator({ name: "dcgan", options: { projection: true, auxClassifier: true } }, { ...mnist, numClasses: 10 }),
+      (e) => e instanceof ConfigError && /projection: is the other way to use the label; turn auxClassifier off/.test(e.message),
+    );
+  });
+});
+
 test("an unknown model family is a ConfigError listing the valid names", () => {
   assert.throws(
     () => buildGenerator({ name: "vae" }, { dataShape: [2], latentDim: 2, numClasses: 0 }),
