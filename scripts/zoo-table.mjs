@@ -13,6 +13,7 @@ const changes = {
   "mnist-dcgan": "strided (transposed) convolutions and BatchNorm in both nets",
   "mnist-cgan": "the label fed to G and D",
   "mnist-acgan": "D predicts the label beside real/fake",
+  "mnist-projection": "G takes the label; D dots the label's embedding with its features (projection)",
   "mnist-infogan": "unsupervised codes in z; D's Q head reads them back (mutual information)",
   "mnist-wgan-gp": "Wasserstein critic, gradient penalty between real and fake, n_critic 5",
   "mnist-wgan-div": "Wasserstein divergence: a penalty on the gradient norm to the 6th power, no Lipschitz constraint",

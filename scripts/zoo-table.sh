@@ -18,6 +18,7 @@ rows=(
   "mnist-dcgan|--preset mnist-dcgan --epochs 1"
   "mnist-cgan|--preset mnist-cgan --epochs 5"
   "mnist-acgan|--preset mnist-acgan --epochs 1"
+  "mnist-projection|--preset mnist-projection --epochs 1"
   "mnist-infogan|--preset mnist-infogan --epochs 1"
   "mnist-wgan-gp|--preset mnist-wgan-gp --epochs 1"
   "mnist-wgan-div|--preset mnist-wgan-div --epochs 1"

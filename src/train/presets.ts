@@ -30,6 +30,14 @@ const mnist: Record<string, Preset> = {
       train: { epochs: 20 },
     },
   },
+  "mnist-projection": {
+    description:
+      "conditional GAN with a projection discriminator (Miyato & Koyama 2018) on DCGAN networks: G takes the label, D dots the label's learned embedding with its features",
+    overrides: {
+      model: { conditional: true, generator: { name: "dcgan" }, discriminator: { name: "dcgan", options: { projection: true } } },
+      train: { epochs: 20 },
+    },
+  },
   "mnist-wgan-gp": {
     description: "WGAN-GP (Gulrajani et al. 2017): lambda 10, n_critic 5, Adam 1e-4 (0, 0.9), no BatchNorm in the critic",
     overrides: {
