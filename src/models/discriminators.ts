@@ -142,7 +142,9 @@ export class DcganDiscriminator extends Discriminator {
     super(shape, o.auxClassifier);
     const { width, norm, spectralNorm, minibatchStd, projection } = o;
     if (projection && !this.takesLabels) {
-      const why = o.auxClassifier ? "is the other way to use the label; turn auxClassifier off" : "needs model.conditional: true";
+      const why = o.auxClassifier
+        ? "cannot be combined with auxClassifier, the other way for D to use the label; turn one off"
+        : "needs model.conditional: true";
       throw new ConfigError([{ path: "model.discriminator.options.projection", message: why }]);
     }
     const [channels, size] = shape.dataShape;

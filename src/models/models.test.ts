@@ -224,7 +224,8 @@ test("dcgan's projection discriminator: the label reaches the logit through its 
     );
     assert.throws(
       () => buildDiscriminator({ name: "dcgan", options: { projection: true, auxClassifier: true } }, { ...mnist, numClasses: 10 }),
-      (e) => e instanceof ConfigError && /projection: is the other way to use the label; turn auxClassifier off/.test(e.message),
+      (e) =>
+        e instanceof ConfigError && /projection: cannot be combined with auxClassifier, the other way for D to use the label; turn one off/.test(e.message),
     );
   });
 });
