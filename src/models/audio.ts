@@ -13,7 +13,7 @@ import { parseWith } from "../util/schema.js";
 import { ConfigError } from "../errors.js";
 import { Generator, type ModelShape } from "./generators.js";
 import { Discriminator } from "./discriminators.js";
-import { labelVector, withLabels } from "./layers.js";
+import { projectLabel, withLabels } from "./layers.js";
 
 const dim = z.int().positive().max(1024).default(64).describe("d, the model size: the layers have 16d, 8d, ... d channels (the paper: 64)");
 const layers = z.int().min(1).max(8).default(5).describe("upsampling (G) or downsampling (D) layers of stride 4; the paper's 5 for 16,384 samples");
@@ -130,6 +130,6 @@ export class WaveganDiscriminator extends Discriminator {
     const flat = h.flatten(1);
     const out = this.head.forward(flat);
     if (!this.embed || !labels) return out; // (B, 1)
-    return out.add(this.embed.forward(labelVector(labels, this.shape.numClasses)).mul(flat).sum([1], true)); // (B, 1 + auxClasses)
+    return out.add(projectLabel(this.embed, labels, this.shape.numClasses, flat)); // (B, 1 + auxClasses)
   }
 }

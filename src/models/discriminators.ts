@@ -23,7 +23,7 @@ import {
   MinibatchStd,
 } from "../nn/index.js";
 import { ConfigError } from "../errors.js";
-import { labelVector, sn } from "./layers.js";
+import { labelVector, projectLabel, sn } from "./layers.js";
 import type { ModelShape } from "./generators.js";
 
 export abstract class Discriminator extends Module {
@@ -182,7 +182,7 @@ export class DcganDiscriminator extends Discriminator {
       // Projection: the logit gains <embed(y), features>, a linear head of the label's own.
       const features = this.net.forward(x);
       const out = this.head.forward(features);
-      return labels ? out.add(this.embed.forward(labelVector(labels, this.shape.numClasses)).mul(features).sum([1], true)) : out; // (B, 1)
+      return labels ? out.add(projectLabel(this.embed, labels, this.shape.numClasses, features)) : out; // (B, 1)
     }
     let input = x;
     if (this.takesLabels && labels) {
