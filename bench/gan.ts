@@ -59,10 +59,11 @@ async function main() {
   setNumThreads(threads);
   console.log(machineLine());
   const torch = new TorchWorker();
+  const cuda = device !== "cpu";
   // The PyTorch variants timed beside the plain one, on the CPU only: each reports `torch_NAME_ms`
   // and `speedup_fast_vs_torch_NAME`.
   const variants = (
-    device === "cpu"
+    !cuda
       ? [
           { name: "malloc", label: "torch with gantry's malloc", env: gantryMalloc },
           { name: "tuned", label: "torch tuned", env: { ...gantryMalloc, OPENBLAS_NUM_THREADS: String(threads) } },
@@ -70,7 +71,6 @@ async function main() {
       : []
   ).map((v) => ({ ...v, worker: new TorchWorker(v.env), ms: [] as number[] }));
   const results: Record<string, Record<string, number>> = {};
-  const cuda = device !== "cpu";
   const peak = cuda ? null : sgemmPeak();
   if (peak) console.log(`sgemm peak (2048-square matmul, ${threads} threads): ${peak.toFixed(1)} GFLOP/s`);
   for (const [preset, workload, steps] of [
